@@ -1,0 +1,68 @@
+"""The ``social-campaign`` command. Thin: each command parses arguments and calls a service.
+
+Commands live in one module per area (``cli/campaign.py``, ``cli/run.py``, ``cli/pledges.py``, ``cli/graphics.py``);
+each has ``register(app)``. Every error the package raises on purpose reaches the user as one line on stderr with a
+non-zero exit, never as a traceback (see :class:`CLI`).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+import typer
+
+from social_campaign.cli import campaign, graphics, pledges, run
+from social_campaign.cli.common import console_err
+from social_campaign.errors import CampaignError, SocialCampaignError
+
+typer_app = typer.Typer(
+    name="social-campaign",
+    help="Campaign-as-code for advocacy non-profits: check, schedule and post a campaign; take pledges; make badges.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+for module in (campaign, run, pledges, graphics):
+    module.register(typer_app)
+
+
+class CLI:
+    """The console-script entry point: runs the Typer app and turns errors into one line and an exit code."""
+
+    def __call__(self, args: list[str] | None = None, prog_name: str = "social-campaign") -> Any:
+        try:
+            return typer_app(args=args, prog_name=prog_name, standalone_mode=False)
+        except CampaignError as exc:
+            for problem in exc.problems:
+                console_err.print(str(problem), markup=False, highlight=False, soft_wrap=True)
+            sys.exit(1)
+        except SocialCampaignError as exc:
+            console_err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+            sys.exit(1)
+        except click.exceptions.Abort:
+            console_err.print("aborted", markup=False)
+            sys.exit(130)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            console_err.print(f"error: {exc.format_message()}", markup=False, highlight=False, soft_wrap=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            sys.exit(130)
+        except SystemExit:
+            raise
+        except Exception as exc:  # a bug: still one line, never a traceback
+            console_err.print(
+                f"error: unexpected {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} (please report this)",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+            sys.exit(70)
+
+
+app = CLI()

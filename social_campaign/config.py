@@ -1,0 +1,213 @@
+"""All configuration, in one typed class.
+
+Every setting is read from the environment with the prefix ``SOCIAL_CAMPAIGN_`` (or from a ``.env`` file in the
+working directory). Nothing else in the package reads ``os.environ``: build a :class:`Settings` once at start-up and
+pass it to the factories (``create_app(settings)``, ``build_publisher(channel, settings, ...)``).
+
+Secrets are :class:`pydantic.SecretStr`, so they never show in a repr, a log line or a traceback. Placeholder values
+such as ``changethis`` are refused at start, and so is a half-configured account (a key without its secret).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from social_campaign.errors import ConfigError
+
+PLACEHOLDERS = frozenset({"changethis", "changeme", "change-me", "xxx", "todo", "your-token-here", "secret", "placeholder"})
+
+#: Secret settings that belong together: all or none of each group must be set.
+CREDENTIAL_GROUPS: dict[str, tuple[str, ...]] = {
+    "X (OAuth 1.0a)": ("x_consumer_key", "x_consumer_secret", "x_access_token", "x_access_token_secret"),
+    "Facebook Page": ("facebook_page_id", "facebook_page_token"),
+}
+
+
+class Settings(BaseSettings):
+    """The service's settings. Field names are the environment variable names without the prefix, lower-cased."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SOCIAL_CAMPAIGN_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    # --- storage -------------------------------------------------------------------------------------------------
+    data_dir: Path = Field(Path(".social-campaign"), description="Folder for the SQLite database, outbox, mail folder and key.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL. Default: SQLite file in DATA_DIR. Use postgresql+psycopg://… to scale out."
+    )
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Key for encrypting tokens at rest and salting IP hashes. Default: generated once into DATA_DIR/secret.key.",
+    )
+
+    # --- campaign and scheduling ---------------------------------------------------------------------------------
+    schedule: Path = Field(Path("schedule.toml"), description="The campaign file every command reads unless given --schedule.")
+    grace_minutes: float = Field(15.0, ge=0, description="A post later than this past its due time is marked missed, not sent.")
+    max_attempts: int = Field(6, ge=1, description="Transient failures are retried with backoff and jitter up to this many attempts.")
+    retry_base_seconds: float = Field(2.0, gt=0, description="First backoff step for transient failures (doubles each attempt).")
+    worker_threads: int = Field(32, ge=1, le=512, description="Concurrent sends per worker process.")
+    poll_seconds: float = Field(1.0, gt=0, description="How often an idle worker looks for due rows.")
+    lease_seconds: float = Field(120.0, gt=0, description="A row left in 'sending' this long is recovered by the sweeper.")
+    sync_seconds: float = Field(10.0, gt=0, description="How often the scheduler re-reads schedule.toml.")
+    horizon_days: int = Field(60, ge=1, description="How far ahead cron posts are expanded into delivery rows.")
+    request_timeout: float = Field(30.0, gt=0, description="Seconds before a platform request counts as timed out.")
+
+    # --- X ---------------------------------------------------------------------------------------------------------
+    x_api_url: str = Field("https://api.twitter.com", description="Base URL of the X API (a fake server in tests).")
+    x_consumer_key: SecretStr | None = Field(None, description="X OAuth 1.0a consumer (API) key.")
+    x_consumer_secret: SecretStr | None = Field(None, description="X OAuth 1.0a consumer secret.")
+    x_access_token: SecretStr | None = Field(None, description="X OAuth 1.0a user access token.")
+    x_access_token_secret: SecretStr | None = Field(None, description="X OAuth 1.0a user access token secret.")
+    x_client_id: str | None = Field(None, description="X OAuth 2.0 client id (for the user-token-with-refresh flow).")
+    x_client_secret: SecretStr | None = Field(None, description="X OAuth 2.0 client secret (confidential clients).")
+    x_oauth2_refresh_token: SecretStr | None = Field(
+        None, description="Initial X OAuth 2.0 refresh token; after first use the rotated pair lives encrypted in the database."
+    )
+    x_user_id: str | None = Field(None, description="The X account's numeric id (looked up with /2/users/me when unset).")
+
+    # --- Facebook ----------------------------------------------------------------------------------------------------
+    facebook_graph_url: str = Field("https://graph.facebook.com", description="Base URL of the Graph API (a fake server in tests).")
+    facebook_graph_version: str = Field("v25.0", description="Graph API version the client is pinned to.")
+    facebook_page_id: str | None = Field(None, description="The Facebook Page id posts go to.")
+    facebook_page_token: SecretStr | None = Field(None, description="A long-lived Page access token for that Page.")
+
+    # --- web, mail and pledges -------------------------------------------------------------------------------------------
+    public_url: str = Field("http://127.0.0.1:8000", description="Base URL used in links in emails and share pages.")
+    host: str = Field("127.0.0.1", description="Address `serve` binds to.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `serve` binds to.")
+    smtp_url: SecretStr | None = Field(
+        None, description="smtp://user:pass@host:port or smtps://…; unset: mail goes to DATA_DIR/mail as .eml files."
+    )
+    mail_from: str = Field("Campaign <campaign@localhost>", description="From address of every email.")
+    mail_rate: float = Field(0.0, ge=0, description="Emails per second per worker (0: as fast as the server takes them).")
+    max_emails_per_address: int = Field(5, ge=1, description="No address gets more emails than this per campaign.")
+    pledge_rate_limits: Annotated[str, NoDecode] = Field(
+        "1/60s,5/300s", description="Per client IP per campaign, as count/window pairs; empty turns limits off."
+    )
+    progress_interval: float = Field(2.0, gt=0, description="Seconds between pledge-counter flushes (and progress.json max-age).")
+    trust_forwarded_for: bool = Field(False, description="Take the client IP from X-Forwarded-For (behind a proxy).")
+
+    log_level: str = Field("INFO", description="Logging level.")
+
+    @field_validator("x_api_url", "facebook_graph_url", "public_url")
+    @classmethod
+    def _strip_slash(cls, v: str) -> str:
+        return v.rstrip("/")
+
+    @field_validator("pledge_rate_limits")
+    @classmethod
+    def _check_limits(cls, v: str) -> str:
+        parse_rate_limits(v)
+        return v
+
+    @model_validator(mode="after")
+    def _refuse_placeholders(self) -> Settings:
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+            if isinstance(raw, str) and raw.strip().lower() in PLACEHOLDERS:
+                raise ValueError(f"{env_name(name)} is a placeholder ({raw!r}); set a real value or unset it")
+        for label, names in CREDENTIAL_GROUPS.items():
+            present = [n for n in names if getattr(self, n) is not None]
+            if present and len(present) != len(names):
+                missing = ", ".join(env_name(n) for n in names if getattr(self, n) is None)
+                raise ValueError(f"{label} credentials are incomplete: missing {missing}")
+        return self
+
+    # --- derived ---------------------------------------------------------------------------------------------------
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'social-campaign.db').resolve()}"
+
+    @cached_property
+    def key(self) -> bytes:
+        """The 32-byte secret behind token encryption and IP salting (created on first use, mode 0600)."""
+        if self.secret_key is not None:
+            import hashlib
+
+            return hashlib.sha256(self.secret_key.get_secret_value().encode()).digest()
+        path = self.data_dir / "secret.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(secrets.token_bytes(32))
+            try:
+                os.link(tmp, path)  # first writer wins; never overwrite an existing key
+            except FileExistsError:
+                pass
+            tmp.unlink(missing_ok=True)
+        data = path.read_bytes()
+        if len(data) != 32:
+            raise ConfigError(f"{path}: secret key must be 32 bytes; delete it to create a new one")
+        return data
+
+    @property
+    def x_oauth1_configured(self) -> bool:
+        return self.x_consumer_key is not None
+
+    @property
+    def x_oauth2_configured(self) -> bool:
+        return self.x_client_id is not None and self.x_oauth2_refresh_token is not None
+
+    @property
+    def facebook_configured(self) -> bool:
+        return self.facebook_page_id is not None and self.facebook_page_token is not None
+
+    @property
+    def rate_limits(self) -> list[tuple[int, float]]:
+        return parse_rate_limits(self.pledge_rate_limits)
+
+
+def env_name(field: str) -> str:
+    return f"SOCIAL_CAMPAIGN_{field.upper()}"
+
+
+def parse_rate_limits(spec: str) -> list[tuple[int, float]]:
+    """``"1/60s,5/300s"`` -> ``[(1, 60.0), (5, 300.0)]``; empty -> ``[]``. Units: s, m, h (default s)."""
+    out: list[tuple[int, float]] = []
+    for part in (p.strip() for p in spec.split(",")):
+        if not part:
+            continue
+        try:
+            count_s, window_s = part.split("/", 1)
+            unit = 1.0
+            if window_s[-1:] in ("s", "m", "h"):
+                unit = {"s": 1.0, "m": 60.0, "h": 3600.0}[window_s[-1]]
+                window_s = window_s[:-1]
+            count, window = int(count_s), float(window_s) * unit
+        except (ValueError, IndexError, KeyError):
+            raise ValueError(f"rate limit {part!r} is not of the form COUNT/SECONDSs (e.g. 5/300s)") from None
+        if count < 1 or window <= 0:
+            raise ValueError(f"rate limit {part!r} needs a count ≥ 1 and a window > 0")
+        out.append((count, window))
+    return out
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings, translating validation errors into one clear :class:`ConfigError` line per problem."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"])
+            msg = err["msg"].removeprefix("Value error, ")
+            lines.append(f"{env_name(loc)}: {msg}" if loc else msg)
+        raise ConfigError("; ".join(lines)) from None
