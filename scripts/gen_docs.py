@@ -1,0 +1,79 @@
+"""Regenerate the README's settings table and CLI reference from the code (like cog in datasette).
+
+    .venv/bin/python scripts/gen_docs.py          # rewrite README.md in place
+    .venv/bin/python scripts/gen_docs.py --check  # exit 1 if README.md is stale (tests/test_docs.py does this)
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import click
+import typer.main
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+
+
+def settings_table() -> str:
+    from social_campaign.config import Settings, env_name
+
+    rows = ["| setting | default | meaning |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        if name == "database_url":
+            shown = "SQLite file in DATA_DIR"
+        elif default is None:
+            shown = "unset"
+        else:
+            shown = f"`{default}`" if str(default) != "" else "empty"
+        rows.append(f"| `{env_name(name)}` | {shown} | {(field.description or '').replace('|', '/')} |")
+    return "\n".join(rows)
+
+
+def cli_reference() -> str:
+    from social_campaign.cli import typer_app
+
+    group = typer.main.get_command(typer_app)
+    out: list[str] = []
+
+    def walk(cmd: click.Command, path: list[str], parent: click.Context | None) -> None:
+        ctx = click.Context(cmd, info_name=" ".join(path), parent=None, terminal_width=110, max_content_width=110)
+        if path != ["social-campaign"] or not isinstance(cmd, click.Group):
+            out.append(f"#### `{' '.join(path)}`\n\n```\n{cmd.get_help(ctx).rstrip()}\n```\n")
+        if isinstance(cmd, click.Group):
+            for sub_name in sorted(cmd.list_commands(ctx)):
+                sub = cmd.get_command(ctx, sub_name)
+                if sub is not None and not sub.hidden:
+                    walk(sub, [*path, sub_name], ctx)
+
+    walk(group, ["social-campaign"], None)
+    return "\n".join(out).rstrip()
+
+
+def render(text: str) -> str:
+    for marker, body in (("settings", settings_table()), ("cli", cli_reference())):
+        pattern = re.compile(rf"(<!-- {marker}:start -->\n).*?(\n<!-- {marker}:end -->)", re.S)
+        if not pattern.search(text):
+            raise SystemExit(f"README.md: marker <!-- {marker}:start --> … <!-- {marker}:end --> missing")
+        text = pattern.sub(lambda m, body=body: m.group(1) + body + m.group(2), text)
+    return text
+
+
+def main() -> int:
+    current = README.read_text()
+    fresh = render(current)
+    if "--check" in sys.argv:
+        if fresh != current:
+            print("README.md is stale: run .venv/bin/python scripts/gen_docs.py")
+            return 1
+        return 0
+    README.write_text(fresh)
+    print("README.md updated")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
