@@ -7,7 +7,7 @@ offset); cron posts have ``cron`` set and produce instants through ``Post.occurr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -40,9 +40,21 @@ class Post:
     start: datetime | None = None
     end: datetime | None = None
     line: int = 0
+    tz: ZoneInfo | None = None  # the campaign's zone: cron fields are wall-clock times in it
 
     def text_for(self, channel: str) -> str:
         return self.texts[channel]
+
+    def occurrences(self, after: datetime, until: datetime) -> list[datetime]:
+        """UTC instants with ``after <= t < until``: ``[at]`` if it falls in the window, or the cron's firings."""
+        if self.at is not None:
+            at = self.at.astimezone(UTC)
+            return [at] if after <= at < until else []
+        if self.cron is None or self.tz is None:
+            return []
+        from social_campaign.campaign.times import cron_occurrences
+
+        return cron_occurrences(self.cron, self.tz, self.start, self.end, after, until)
 
 
 @dataclass(frozen=True)

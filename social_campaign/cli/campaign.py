@@ -1,9 +1,118 @@
-"""Commands of the campaign area."""
+"""Commands of the campaign area: ``check`` (every problem at once) and ``plan`` (the upcoming deliveries)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.table import Table
+from rich.text import Text
+
+from social_campaign.campaign.check import count_deliveries, run_check
+from social_campaign.campaign.model import Campaign
+from social_campaign.cli.common import ScheduleOption, console, console_err, get_settings, schedule_path
+from social_campaign.errors import CampaignError
+from social_campaign.text import facebook_length, x_weighted_length
+
+__all__ = ["check", "plan", "plan_rows", "register"]
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def check(
+    schedule: Annotated[
+        Path | None, typer.Argument(help="Campaign file (default: ./schedule.toml).", show_default=False)
+    ] = None,
+    schedule_opt: ScheduleOption = None,
+) -> None:
+    """Check schedule.toml, its messages and media; print every problem as path:line: message. Exit 1 on any error."""
+    settings = get_settings()
+    path = schedule or schedule_path(schedule_opt, settings)
+    now = datetime.now(UTC)
+    result = run_check(path, now)
+    for problem in result.problems:
+        console.print(str(problem), markup=False, highlight=False, soft_wrap=True)
+    errors, warnings = len(result.errors), len(result.warnings)
+    if errors or result.campaign is None:
+        console_err.print(
+            f"{_plural(max(errors, 1), 'error')}, {_plural(warnings, 'warning')}", markup=False, highlight=False
+        )
+        raise typer.Exit(1)
+    campaign = result.campaign
+    deliveries = count_deliveries(campaign, now, settings.horizon_days)
+    extra = f" ({_plural(warnings, 'warning')})" if warnings else ""
+    console.print(
+        f"ok: {_plural(len(campaign.posts), 'post')}, {_plural(deliveries, 'delivery').replace('deliverys', 'deliveries')}{extra}",
+        markup=False,
+        highlight=False,
+    )
+
+
+def plan_rows(campaign: Campaign, now: datetime, until: datetime) -> list[tuple[str, str, datetime, int, str]]:
+    """(post id, channel, instant UTC, length, media) of every delivery in [now, until), in time order."""
+    rows: list[tuple[str, str, datetime, int, str]] = []
+    for post in campaign.posts:
+        media = ", ".join(ref.path.name for ref in post.media)
+        for instant in post.occurrences(now, until):
+            for channel in post.channels:
+                text = post.texts[channel]
+                length = x_weighted_length(text) if channel == "x" else facebook_length(text)
+                rows.append((post.id, channel, instant, length, media))
+    pledge = campaign.pledge
+    if pledge is not None and now <= pledge.fire_at < until:
+        for channel in pledge.channels:
+            text = pledge.org_texts.get(channel, pledge.variants[0] if pledge.variants else "")
+            length = x_weighted_length(text) if channel == "x" else facebook_length(text)
+            rows.append(("[pledge] if goal met", channel, pledge.fire_at.astimezone(UTC), length, ""))
+    rows.sort(key=lambda r: (r[2], r[0], r[1]))
+    return rows
+
+
+def plan(
+    schedule_opt: ScheduleOption = None,
+    days: Annotated[
+        int | None,
+        typer.Option(
+            "--days", "-d", min=1, help="Only the next N days (default: all posts; cron posts up to HORIZON_DAYS)."
+        ),
+    ] = None,
+) -> None:
+    """Show the upcoming deliveries: post, channel, local and UTC time, length (X weighted for x) and media."""
+    settings = get_settings()
+    path = schedule_path(schedule_opt, settings)
+    result = run_check(path)
+    if result.errors or result.campaign is None:
+        raise CampaignError(result.errors or result.problems)
+    campaign = result.campaign
+    now = datetime.now(UTC)
+    horizon = now + timedelta(days=days if days is not None else settings.horizon_days)
+    rows = plan_rows(campaign, now, horizon)
+    if days is None:  # one-off posts are shown however far ahead they are
+        far = plan_rows(campaign, horizon, datetime.max.replace(tzinfo=UTC) - timedelta(days=2))
+        rows += [r for r in far if not any(p.id == r[0] and p.cron for p in campaign.posts)]
+    table = Table(title=Text(f"{campaign.name} ({campaign.timezone.key})"), title_justify="left")
+    for name, justify in (
+        ("post", "left"),
+        ("channel", "left"),
+        ("local time", "left"),
+        ("UTC", "left"),
+        ("length", "right"),
+        ("media", "left"),
+    ):
+        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for post_id, channel, instant, length, media in rows:
+        local = instant.astimezone(campaign.timezone)
+        cells = (post_id, channel, f"{local:%Y-%m-%d %H:%M %Z}", f"{instant:%Y-%m-%d %H:%M}", str(length), media or "-")
+        table.add_row(*(Text(cell) for cell in cells))
+    console.print(table)
+    console.print(f"{_plural(len(rows), 'delivery').replace('deliverys', 'deliveries')}", markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
+    app.command("check")(check)
+    app.command("plan")(plan)

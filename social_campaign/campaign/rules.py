@@ -1,0 +1,165 @@
+"""The content rules of ``check``: lengths per network, media limits and alt text, duplicates, times in the past,
+the pledge's variants and the badge overlay. Run by ``loader.analyse`` after the campaign is built."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from social_campaign.campaign import media as media_checks
+from social_campaign.campaign.loader import Context
+from social_campaign.campaign.model import Campaign, MediaRef, Post
+from social_campaign.text import FACEBOOK_MAX, X_MAX, facebook_length, find_urls, x_weighted_length
+
+__all__ = ["LIMITS", "check_all"]
+
+#: channel -> (max images, max bytes per image); channels without limits are absent.
+LIMITS: dict[str, tuple[int, int]] = {"x": (4, 5 * 1024 * 1024), "facebook": (10, 10 * 1024 * 1024)}
+X_ALT_MAX = 1000
+#: Channels that refuse the same text twice.
+NO_DUPLICATES = ("x", "facebook")
+
+
+def check_all(ctx: Context, campaign: Campaign | None, now: datetime | None) -> None:
+    """Every content rule over what was built (incomplete parts included: every problem is reported at once)."""
+    for i, post in ctx.built_posts:
+        message_line = ctx.index.line("post", i, "message")
+        _lengths(ctx, f"#{i}", f"post '{post.id}'", post.texts, message_line)
+        _media(ctx, i, post)
+        if "x" in post.channels and post.cron is not None:
+            ctx.warn(
+                ctx.index.line("post", i, "cron"),
+                f"post '{post.id}' repeats the same text on every firing; X rejects a duplicate of a recent post",
+            )
+    _lengths(ctx, "[pledge]", "[pledge]", ctx.pledge_texts, ctx.index.line("pledge", "message"))
+    _variants(ctx)
+    _duplicates(ctx)
+    if campaign is not None and now is not None:
+        _past(ctx, campaign, now.astimezone(UTC))
+    if campaign is not None and campaign.badge is not None:
+        shown = ctx.show(campaign.badge.overlay)
+        line = ctx.index.line("badge", "overlay")
+        for severity, message in media_checks.check_overlay(
+            campaign.badge.overlay, campaign.badge.size, campaign.badge.download_size
+        ):
+            (ctx.error if severity == "error" else ctx.warn)(line, f"{message} ({shown})")
+
+
+def _lengths(ctx: Context, owner: str, label: str, texts: dict[str, str], message_line: int) -> None:
+    for channel, text in texts.items():
+        shown, line = ctx.text_sources.get((owner, channel), (ctx.path, message_line))
+        if channel == "x":
+            weighted = x_weighted_length(text)
+            if weighted > X_MAX:
+                ctx.error(line, f"{label}: too long for X: weighted length {weighted} > {X_MAX}", shown)
+            if find_urls(text):
+                ctx.warn(
+                    message_line,
+                    f"{label}: the X text contains a URL ({find_urls(text)[0]}); under X pay-per-use a post with a URL costs more",
+                )
+        elif channel == "facebook":
+            length = facebook_length(text)
+            if length > FACEBOOK_MAX:
+                ctx.error(line, f"{label}: too long for Facebook: {length} characters > {FACEBOOK_MAX}", shown)
+
+
+def _media(ctx: Context, i: int, post: Post) -> None:
+    readable: list[tuple[MediaRef, int | None]] = []
+    for n, ref in enumerate(post.media, start=1):
+        shown = ctx.show(ref.path)
+        line = ctx.index.line("post", i, "media")
+        alt_line = ctx.index.lines.get(("post", i, "alt"), line)
+        spec_problems = media_checks.check_spec(ref.path, shown) if ref.is_spec and ref.path.is_file() else []
+        if ref.alt is None and not spec_problems:  # a spec that does not load reports its own problems
+            ctx.error(alt_line, f"post '{post.id}': media #{n} ({shown}) has no alt text; add one per item to 'alt'")
+        elif ref.alt is not None and "x" in post.channels and len(ref.alt) > X_ALT_MAX:
+            ctx.error(
+                alt_line, f"post '{post.id}': alt text #{n} is {len(ref.alt)} characters; X takes at most {X_ALT_MAX}"
+            )
+        if ref.is_spec:
+            if not ref.path.is_file():
+                ctx.error(line, f"post '{post.id}': infographic spec {shown} not found")
+                continue
+            ctx.problems.extend(spec_problems)
+            readable.append((ref, None))
+            continue
+        if ref.path not in ctx.images:
+            ctx.images[ref.path] = media_checks.inspect_image(ref.path)
+        info = ctx.images[ref.path]
+        if isinstance(info, str):
+            ctx.error(line, f"post '{post.id}': media {shown}: {info}")
+            continue
+        readable.append((ref, info.bytes))
+    line = ctx.index.line("post", i, "media")
+    for channel in post.channels:
+        if channel not in LIMITS:
+            continue
+        most, max_bytes = LIMITS[channel]
+        name = "X" if channel == "x" else "Facebook"
+        if len(post.media) > most:
+            ctx.error(line, f"post '{post.id}': {len(post.media)} images, but {name} takes at most {most} per post")
+        for ref, size in readable:
+            if size is not None and size > max_bytes:
+                ctx.error(
+                    line,
+                    f"post '{post.id}': {ctx.show(ref.path)} is {size / 1048576:.1f} MB; {name} takes images up to {max_bytes // 1048576} MB",
+                )
+
+
+def _duplicates(ctx: Context) -> None:
+    owners = [(f"post '{p.id}'", p.texts, ctx.index.line("post", i, "message")) for i, p in ctx.built_posts]
+    owners.append(("[pledge]", ctx.pledge_texts, ctx.index.line("pledge", "message")))
+    for channel in NO_DUPLICATES:
+        first: dict[str, str] = {}
+        name = "X" if channel == "x" else "Facebook"
+        for label, texts, line in owners:
+            text = texts.get(channel)
+            if text is None:
+                continue
+            key = " ".join(text.split()).casefold()
+            if key in first:
+                ctx.error(line, f"{label} has the same text on {channel} as {first[key]}; {name} rejects duplicates")
+            else:
+                first[key] = label
+
+
+def _variants(ctx: Context) -> None:
+    seen: dict[str, str] = {}
+    for shown, text in ctx.variant_texts:
+        weighted = x_weighted_length(text)
+        if weighted > X_MAX:
+            ctx.error(1, f"pledge variant too long for X: weighted length {weighted} > {X_MAX}", shown)
+        key = " ".join(text.split()).casefold()
+        if key in seen:
+            ctx.warn(
+                1,
+                f"pledge variant is the same text as {seen[key]}; supporters should not all post the same words",
+                shown,
+            )
+        else:
+            seen[key] = shown
+
+
+def _past(ctx: Context, campaign: Campaign, now: datetime) -> None:
+    for i, post in ctx.built_posts:
+        if post.at is not None and post.at < now:
+            ctx.warn(
+                ctx.index.line("post", i, "at"),
+                f"post '{post.id}' is in the past ({post.at.isoformat()}); it will not be posted",
+            )
+        if post.cron is not None and post.end is not None and post.end < now:
+            ctx.warn(
+                ctx.index.line("post", i, "end"),
+                f"post '{post.id}' ended in the past ({post.end.isoformat()}); it will not be posted",
+            )
+    pledge = campaign.pledge
+    if pledge is not None:
+        if pledge.deadline < now:
+            ctx.warn(
+                ctx.index.line("pledge", "deadline"),
+                f"the pledge deadline is in the past ({pledge.deadline.isoformat()})",
+            )
+        if pledge.fire_at < now:
+            ctx.warn(
+                ctx.index.line("pledge", "fire_at"),
+                f"the pledge release (fire_at) is in the past ({pledge.fire_at.isoformat()})",
+            )

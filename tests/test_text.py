@@ -1,0 +1,89 @@
+"""X weighted length (twitter-text v3 with current emoji) and the other length helpers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from social_campaign.text import FACEBOOK_MAX, X_MAX, facebook_length, find_urls, x_parse, x_weighted_length
+
+CONFORMANCE = Path(__file__).resolve().parent.parent.parent / "shared" / "conformance" / "twitter-text" / "validate.yml"
+
+
+def _cases(group: str) -> list[dict]:
+    if not CONFORMANCE.is_file():
+        return []
+    return yaml.safe_load(CONFORMANCE.read_text(encoding="utf-8"))["tests"][group]
+
+
+V3_CASES = _cases("WeightedTweetsWithDiscountedEmojiCounterTest")
+DIRECTIONAL_CASES = _cases("UnicodeDirectionalMarkerCounterTest")
+
+
+@pytest.mark.skipif(not CONFORMANCE.is_file(), reason=f"conformance file {CONFORMANCE} is absent")
+def test_conformance_group_is_complete() -> None:
+    assert len(V3_CASES) == 22  # every case of the group runs below
+
+
+@pytest.mark.skipif(not CONFORMANCE.is_file(), reason=f"conformance file {CONFORMANCE} is absent")
+@pytest.mark.parametrize("case", V3_CASES + DIRECTIONAL_CASES, ids=lambda c: c["description"])
+def test_twitter_text_conformance(case: dict) -> None:
+    parsed = x_parse(case["text"])
+    expected = case["expected"]
+    assert parsed.weighted_length == expected["weightedLength"]
+    assert parsed.valid == expected["valid"]
+    assert x_weighted_length(case["text"]) == expected["weightedLength"]
+    assert parsed.permillage == expected["permillage"]
+    assert (parsed.display_range_start, parsed.display_range_end) == (
+        expected["displayRangeStart"],
+        expected["displayRangeEnd"],
+    )
+    assert (parsed.valid_range_start, parsed.valid_range_end) == (
+        expected["validRangeStart"],
+        expected["validRangeEnd"],
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\U0001f9d1\u200d\U0001f9d1\u200d\U0001f9d2",  # 🧑‍🧑‍🧒 family: adult, adult, child (Emoji 15.1)
+        "\U0001faf6\U0001f3fd",  # 🫶🏽 heart hands, medium skin tone (Emoji 14)
+        "\U0001f9d1\U0001f3fd\u200d\U0001fa70",  # 🧑🏽‍🩰 (Emoji 16-era ZWJ)
+        "\U0001f426\u200d\U0001f525",  # 🐦‍🔥 phoenix (Emoji 15.1)
+        "\U0001fae8",  # 🫨 shaking face (Emoji 15)
+        "\U0001f1fa\U0001f1f8",  # 🇺🇸 flag
+        "1\ufe0f\u20e3",  # keycap one
+    ],
+)
+def test_every_emoji_sequence_counts_two(text: str) -> None:
+    assert x_weighted_length(text) == 2
+    assert x_weighted_length(f"a{text}b") == 4
+
+
+def test_newer_emoji_do_not_overcount_in_a_full_post() -> None:
+    family = "\U0001f9d1\u200d\U0001f9d1\u200d\U0001f9d2"
+    assert x_parse(family * 140).valid  # 140 x 2 = 280
+    assert not x_parse(family * 141).valid
+
+
+def test_urls_count_23_including_bare_domains() -> None:
+    assert x_weighted_length("https://example.org/a/very/long/path/that/goes/on/and/on/and/on") == 23
+    assert x_weighted_length("see example.com") == 4 + 23
+    assert find_urls("see example.com and https://example.org/crc") == ["example.com", "https://example.org/crc"]
+    assert find_urls("no links here, just #CRC") == []
+
+
+def test_cjk_weighs_two_and_nfc() -> None:
+    assert x_weighted_length("日本語") == 6
+    assert x_weighted_length("e\u0301") == 1  # NFC: é is one code point
+    assert facebook_length("e\u0301") == 1
+
+
+def test_limits() -> None:
+    assert X_MAX == 280
+    assert FACEBOOK_MAX == 63206
+    assert x_parse("x" * 280).valid and not x_parse("x" * 281).valid
+    assert not x_parse("").valid
