@@ -1,9 +1,105 @@
-"""Commands of the pledges area."""
+"""Commands of the pledges area: ``serve`` (the web app, plus scheduler and workers) and ``pledges`` (the funnel)."""
 
 from __future__ import annotations
 
+import logging
+from enum import StrEnum
+from typing import Annotated, Any
+
 import typer
+from rich.table import Table
+
+from social_campaign.cli.common import (
+    ScheduleOption,
+    console,
+    get_settings,
+    schedule_path,
+)
+
+
+class Role(StrEnum):
+    web = "web"
+    all = "all"
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (default SOCIAL_CAMPAIGN_HOST, 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to bind (default SOCIAL_CAMPAIGN_PORT, 8000).")] = None,
+    role: Annotated[Role, typer.Option(help="web: only the web app; all: also the scheduler and workers.")] = Role.all,
+    schedule: ScheduleOption = None,
+) -> None:
+    """Serve the campaign pages, pledge intake and progress.json (and, unless --role web, run scheduler + workers)."""
+    import uvicorn
+
+    from social_campaign.db import engine_for
+    from social_campaign.web.app import create_app
+
+    settings = get_settings()
+    if schedule is not None:
+        settings = settings.model_copy(update={"schedule": schedule})
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    engine = engine_for(settings)
+    app = create_app(settings, engine)
+    handle = None
+    if role == Role.all:
+        from social_campaign.scheduling import roles
+
+        handle = roles.start(settings, roles.ROLES, engine=engine)
+    try:
+        uvicorn.run(
+            app, host=host or settings.host, port=port or settings.port, log_level=settings.log_level.lower(),
+            access_log=False, server_header=False,
+        )
+    finally:
+        if handle is not None:
+            handle.stop()
+
+
+def pledges(schedule: ScheduleOption = None) -> None:
+    """Show the pledge funnel per campaign: pledged → confirmed → notified → clicked (per channel)."""
+    from sqlalchemy import func
+    from sqlmodel import Session, select
+
+    from social_campaign.campaign.loader import load_campaign
+    from social_campaign.db import engine_for
+    from social_campaign.models import Pledge, PledgeStatus
+
+    settings = get_settings()
+    campaign = load_campaign(schedule_path(schedule, settings))
+    engine = engine_for(settings)
+    with Session(engine) as session:
+        rows = session.exec(
+            select(Pledge.status, func.count()).where(Pledge.campaign == campaign.slug).group_by(Pledge.status)
+        ).all()
+        by_status = {status: int(n) for status, n in rows}
+        extra = _share_funnel(session, campaign.slug)
+    goal = campaign.pledge.goal if campaign.pledge else 0
+    table = Table(title=f"{campaign.slug}: goal {goal}")
+    table.add_column("step")
+    table.add_column("count", justify="right")
+    real = sum(n for s, n in by_status.items() if s != PledgeStatus.fraud)
+    table.add_row("pledged", str(real))
+    table.add_row("confirmed", str(by_status.get(PledgeStatus.confirmed, 0)))
+    table.add_row("withdrawn", str(by_status.get(PledgeStatus.withdrawn, 0)))
+    table.add_row("fraud (never counted)", str(by_status.get(PledgeStatus.fraud, 0)))
+    if extra is None:
+        table.add_row("notified", "n/a")
+    else:
+        table.add_row("notified", str(extra.get("notified", 0)))
+        for channel, n in sorted((extra.get("clicked") or {}).items()):
+            table.add_row(f"clicked: {channel}", str(n))
+    console.print(table)
+
+
+def _share_funnel(session: Any, slug: str) -> dict[str, Any] | None:
+    try:
+        from social_campaign.pledges.share import funnel
+    except ImportError:
+        return None
+    return dict(funnel(session, slug))
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
+    app.command()(serve)
+    app.command()(pledges)

@@ -1,0 +1,140 @@
+"""The web app: ``create_app(settings)`` builds FastAPI with server-rendered pages, one error handler and security headers.
+
+Every page works without JavaScript. Errors the package raises on purpose (:class:`WebError` and its subclasses) are
+rendered by one handler as one clear line: JSON for ``*.json`` paths and JSON clients, an HTML page otherwise. Anything
+else becomes a plain 500 without a traceback (and is logged).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.engine import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from social_campaign.campaign.model import Campaign
+from social_campaign.config import Settings
+from social_campaign.db import engine_for, is_sqlite
+from social_campaign.errors import WebError
+from social_campaign.pledges.counter import ProgressCache
+from social_campaign.web import deps
+from social_campaign.web.routes import admin, badge, campaign, health, pledge, share
+from social_campaign.web.store import CampaignStore
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).parent / "static"
+
+SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; connect-src 'self'; "
+        b"form-action 'self' https:; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+    ),
+]
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware adding :data:`SECURITY_HEADERS` to every response (cheap: no request wrapping)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class ProgressFastPath:
+    """Pure ASGI fast path: answers ``GET /c/{slug}/progress.json`` straight from the in-process cache while it is
+    fresh, without routing (the hot endpoint every open campaign page polls). Anything else goes to the app."""
+
+    def __init__(self, app: ASGIApp, services: deps.Services) -> None:
+        self.app = app
+        self.services = services
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        if scope["type"] == "http" and scope["method"] == "GET" and path.endswith("/progress.json") and path.startswith("/c/"):
+            body = self.services.progress.fresh(path[3:-len("/progress.json")] + ".json")
+            if body is not None:
+                age = max(1, round(self.services.settings.progress_interval))
+                headers = [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"cache-control", f"public, max-age={age}, stale-while-revalidate={age * 5}".encode()),
+                    *SECURITY_HEADERS,
+                ]
+                await send({"type": "http.response.start", "status": 200, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
+def wants_json(request: Request) -> bool:
+    return request.url.path.endswith(".json") or "application/json" in request.headers.get("accept", "")
+
+
+def error_response(request: Request, status: int, message: str) -> Response:
+    if wants_json(request):
+        return JSONResponse({"error": message}, status_code=status)
+    return deps.render(request, "error.html", {"message": message, "status": status}, status_code=status)
+
+
+def create_app(settings: Settings, engine: Engine | None = None, *, campaigns: list[Campaign] | None = None) -> FastAPI:
+    """The app for ``settings``. The campaign is loaded from ``settings.schedule`` (and reloaded when the file changes)
+    unless ``campaigns`` are given (tests). Raises :class:`CampaignError` when the campaign does not load."""
+    engine = engine or engine_for(settings)
+    store = CampaignStore(campaigns=campaigns) if campaigns is not None else CampaignStore(path=settings.schedule)
+    app = FastAPI(title="social-campaign", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.services = deps.Services(
+        settings=settings, engine=engine, store=store, progress=ProgressCache(settings.progress_interval)
+    )
+    if is_sqlite(engine):  # one writer at a time anyway: queue in-process instead of spinning on SQLite's busy lock
+        app.state.services.write_lock = threading.Lock()
+
+    @app.exception_handler(WebError)
+    async def _web_error(request: Request, exc: WebError) -> Response:
+        return error_response(request, exc.status, str(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        message = "page not found" if exc.status_code == 404 else str(exc.detail)
+        return error_response(request, exc.status_code, message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        first: dict[str, Any] = exc.errors()[0] if exc.errors() else {}
+        field = ".".join(str(p) for p in first.get("loc", ())[1:]) or "request"
+        return error_response(request, 400, f"{field}: {first.get('msg', 'invalid')}")
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
+        return error_response(request, 500, "something went wrong on our side; please try again later")
+
+    for module in (health, campaign, pledge, share, badge, admin):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(ProgressFastPath, services=app.state.services)
+    return app

@@ -1,0 +1,1 @@
+"""One router per page group; ``web/app.py`` includes them all."""

@@ -1,0 +1,109 @@
+"""Fixtures for the web tests: a campaign built in code, the app on a real SQLite file, a TestClient, form helpers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+
+from social_campaign.campaign.model import Campaign, PledgeSpec
+from social_campaign.config import Settings
+from social_campaign.web.app import create_app
+
+MESSAGE = (
+    "On Universal Children's Day, 20 November, every country but one has ratified the UN Convention on the Rights "
+    "of the Child. #ChildrensDay #childrights #CRC #USstandsAlone"
+)
+
+
+def make_campaign(
+    tmp_path: Path, *, slug: str = "childrens-day", goal: int = 3, deadline: datetime | None = None,
+    fire_at: datetime | None = None,
+) -> Campaign:
+    deadline = deadline or datetime.now(UTC) + timedelta(days=30)
+    fire_at = fire_at or deadline + timedelta(hours=1)
+    return Campaign(
+        slug=slug,
+        name="Universal Children's Day: ratify the CRC",
+        timezone=ZoneInfo("America/New_York"),
+        hashtags=("#ChildrensDay", "#childrights", "#CRC", "#USstandsAlone"),
+        link="https://example.org/crc",
+        posts=(),
+        root=tmp_path,
+        source=tmp_path / "schedule.toml",
+        content_hash="0" * 64,
+        pledge=PledgeSpec(goal=goal, deadline=deadline, fire_at=fire_at, message="pledge", variants=(MESSAGE, MESSAGE + " v2")),
+        description="Help us reach our goal of supporters.",
+    )
+
+
+@pytest.fixture
+def campaign(tmp_path: Path) -> Campaign:
+    return make_campaign(tmp_path)
+
+
+@pytest.fixture
+def web_settings(tmp_path: Path) -> Settings:
+    return Settings(  # type: ignore[call-arg]
+        data_dir=tmp_path / "data", pledge_rate_limits="", public_url="https://pledge.example.org", _env_file=None
+    )
+
+
+@pytest.fixture
+def client_for(web_settings: Settings) -> Iterator[Callable[..., TestClient]]:
+    clients: list[TestClient] = []
+
+    def build(engine: Engine, campaigns: list[Campaign], settings: Settings | None = None, **kw: object) -> TestClient:
+        app = create_app(settings or web_settings, engine, campaigns=campaigns)
+        c = TestClient(app, raise_server_exceptions=False, **kw)  # type: ignore[arg-type]
+        clients.append(c)
+        return c
+
+    yield build
+    for c in clients:
+        c.close()
+
+
+@pytest.fixture
+def client(client_for: Callable[..., TestClient], any_engine: Engine, campaign: Campaign) -> TestClient:
+    return client_for(any_engine, [campaign])
+
+
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def csrf_of(client: TestClient, slug: str = "childrens-day") -> str:
+    page = client.get(f"/c/{slug}")
+    assert page.status_code == 200, page.text
+    match = CSRF.search(page.text)
+    assert match, "the campaign page has no CSRF input"
+    return match.group(1)
+
+
+def pledge_form(client: TestClient, slug: str = "childrens-day", **fields: str) -> dict[str, str]:
+    form = {"name": "Amina", "email": "amina@example.org", "consent": "yes", "country": "", "postcode": "", "website": ""}
+    form.update(fields)
+    form["csrf"] = fields.get("csrf", csrf_of(client, slug))
+    return form
+
+
+LINK = re.compile(r"https://pledge\.example\.org(/c/[a-z0-9-]+/(?:confirm|withdraw)/[A-Za-z0-9_-]+)")
+
+
+def links_in(text: str) -> dict[str, str]:
+    """{"confirm": path, "withdraw": path} found in an email body."""
+    out: dict[str, str] = {}
+    for path in LINK.findall(text):
+        out[path.split("/")[3]] = path
+    return out
+
+
+def with_settings(settings: Settings, **changes: object) -> Settings:
+    """A validated copy of ``settings`` with ``changes`` (``model_copy`` would skip validation)."""
+    return Settings(**{**settings.model_dump(), **changes}, _env_file=None)  # type: ignore[call-arg]
