@@ -18,6 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 PG_URL = os.environ.get("SOCIAL_CAMPAIGN_TEST_POSTGRES_URL")
 
+pytest_plugins = ["tests.fakes"]  # fake_x, fake_graph (tests/fakes/__init__.py)
+
 
 @pytest.fixture(autouse=True)
 def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -10,7 +10,12 @@ from functools import cache
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
 
-from social_campaign.publishers.base import Media, OutgoingPost, Publisher, PublishResult
+from social_campaign.publishers.base import (
+    Media,
+    OutgoingPost,
+    Publisher,
+    PublishResult,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine

@@ -40,9 +40,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import ClassVar
-
-from typing_extensions import Self
+from typing import ClassVar, Self
 
 
 @dataclass(frozen=True)
