@@ -1,9 +1,130 @@
-"""Commands of the run area."""
+"""Commands of the run area: ``run``, ``worker``, ``scheduler``, ``db upgrade``, ``status`` and ``demo``."""
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.table import Table
+
+from social_campaign.cli.common import ScheduleOption, console, get_settings
+from social_campaign.config import Settings
+
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+
+
+def _settings(schedule: Path | None) -> Settings:
+    settings = get_settings()
+    if schedule is not None:
+        settings = settings.model_copy(update={"schedule": schedule})
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
+    )
+    for noisy in ("apscheduler", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    return settings
+
+
+def _run(schedule: Path | None, roles: set[str]) -> None:
+    from social_campaign.scheduling.roles import run_forever
+
+    run_forever(_settings(schedule), roles)
+
+
+def run(schedule: ScheduleOption = None) -> None:
+    """Run the scheduler and the workers in one process (the default deployment) until SIGTERM/Ctrl-C."""
+    _run(schedule, {"scheduler", "worker"})
+
+
+def worker(schedule: ScheduleOption = None) -> None:
+    """Run only a worker: send due deliveries and emails. Start several on PostgreSQL to scale out."""
+    _run(schedule, {"worker"})
+
+
+def scheduler(schedule: ScheduleOption = None) -> None:
+    """Run only the scheduler: sync schedule.toml, sweep, mark missed posts, run the pledge jobs."""
+    _run(schedule, {"scheduler"})
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database schema up to date (also done automatically at every start)."""
+    from social_campaign.db import engine_for
+
+    settings = get_settings()
+    engine_for(settings).dispose()
+    console.print(f"database is up to date ({_safe_url(settings.resolved_database_url)})")
+
+
+def status(schedule: ScheduleOption = None) -> None:
+    """Show the campaign's deliveries for a manager: counts per state, what is next, failures, reconnects, refused edits."""
+    from social_campaign.db import engine_for
+    from social_campaign.models import utcnow
+    from social_campaign.scheduling.status import get_status
+
+    settings = get_settings()
+    engine = engine_for(settings)
+    st = get_status(engine, utcnow())
+    engine.dispose()
+    if not st.counts:
+        console.print("nothing scheduled yet: run `social-campaign run` (or `scheduler`) to sync schedule.toml")
+    for campaign, counts in st.counts.items():
+        console.print(f"[bold]{campaign}[/bold]: " + ", ".join(f"{state} {n}" for state, n in sorted(counts.items())))
+    if st.next_due:
+        table = Table("due (UTC)", "post", "channel", "note", title="Next due")
+        for row in st.next_due:
+            note = f"held until {row.next_attempt_at:%H:%M:%S}" if row.next_attempt_at else ""
+            table.add_row(f"{row.due_at:%Y-%m-%d %H:%M:%S}", row.post_id, row.channel, note)
+        console.print(table)
+    if st.problems:
+        table = Table("state", "post", "channel", "due (UTC)", "reason", title="Needs attention")
+        for row in st.problems:
+            table.add_row(row.state, row.post_id, row.channel, f"{row.due_at:%Y-%m-%d %H:%M}", row.last_error or "")
+        console.print(table)
+    for account in st.reconnect:
+        console.print(
+            f"[red]reconnect[/red] the {account.channel} account: {account.reason or 'token no longer valid'}"
+        )
+    for rev in st.refused:
+        console.print(
+            f"[yellow]refused edit[/yellow] of {rev.campaign} at {rev.refused_at:%Y-%m-%d %H:%M} UTC: {rev.last_refused}"
+        )
+    if st.notices:
+        console.print("[bold]Recent notices[/bold]")
+        for notice in st.notices:
+            console.print(f"  {notice.created_at:%Y-%m-%d %H:%M} {notice.kind}: {notice.message}", markup=False)
+
+
+def demo(
+    minutes: Annotated[
+        float, typer.Option("--minutes", help="Stop after this many minutes even if posts are pending.")
+    ] = 3.0,
+    keep: Annotated[
+        bool, typer.Option("--keep", help="Keep running after every post went out (until Ctrl-C).")
+    ] = False,
+    schedule: ScheduleOption = None,
+) -> None:
+    """Run the shipped campaign on the outbox with its posts a few seconds apart, and show them arriving."""
+    from social_campaign.scheduling.demo import run_demo
+
+    settings = get_settings()
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", force=True)
+    run_demo(settings, source=schedule, minutes=minutes, keep=keep, out=console)
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
+    app.command("run")(run)
+    app.command("worker")(worker)
+    app.command("scheduler")(scheduler)
+    app.command("status")(status)
+    app.command("demo")(demo)
+    app.add_typer(db_app, name="db")

@@ -1,0 +1,126 @@
+"""The scheduler's jobs: thin, idempotent ``fn(settings, engine, now)`` calls to services, named ``"module:callable"``.
+
+:data:`JOBS` lists each job with its interval. :func:`call` is what APScheduler runs: it resolves the reference, passes
+``now`` explicitly and logs (never raises) failures, so one bad run never stops the scheduler. Jobs that should run at
+most once per period across several schedulers go through :func:`once_per_period` (a ``TaskRun`` row is the lock).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlmodel import col
+
+from social_campaign.config import Settings
+from social_campaign.db import session_scope
+from social_campaign.errors import CampaignError, SocialCampaignError
+from social_campaign.models import TaskRun, utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    ref: str
+    interval: Callable[[Settings], float]
+
+
+JOBS: tuple[JobSpec, ...] = (
+    JobSpec("social_campaign.scheduling.jobs:sync", lambda s: s.sync_seconds),
+    JobSpec("social_campaign.scheduling.jobs:sweep", lambda s: 15.0),
+    JobSpec("social_campaign.scheduling.jobs:missed", lambda s: 30.0),
+    JobSpec("social_campaign.scheduling.jobs:pledge_release", lambda s: 5.0),
+    JobSpec("social_campaign.scheduling.jobs:pledge_counter", lambda s: s.progress_interval),
+)
+
+
+def resolve(ref: str) -> Callable[..., Any]:
+    module, _, name = ref.partition(":")
+    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+
+
+def call(ref: str, settings: Settings, engine: Engine) -> Any:
+    """Run the job ``ref`` now; failures are logged as one line."""
+    try:
+        return resolve(ref)(settings, engine, utcnow())
+    except CampaignError as exc:
+        log.warning("%s: %s", ref, exc)
+    except (SocialCampaignError, SQLAlchemyError) as exc:
+        log.warning("%s failed: %s", ref, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    except Exception:
+        log.exception("%s failed", ref)
+    return None
+
+
+def once_per_period(engine: Engine, name: str, period: str, fn: Callable[[], Any]) -> bool:
+    """Run ``fn`` unless another scheduler already ran ``name`` for ``period``. Returns True when it ran here."""
+    try:
+        with session_scope(engine) as session:
+            session.add(TaskRun(name=name, period=period))
+    except IntegrityError:
+        return False
+    result = fn()
+    with session_scope(engine) as session:
+        from sqlmodel import select
+
+        row = session.exec(select(TaskRun).where(TaskRun.name == name, TaskRun.period == period)).first()
+        if row is not None:
+            row.finished_at, row.result = utcnow(), str(result)[:500]
+            session.add(row)
+    return True
+
+
+# --- the jobs -----------------------------------------------------------------------------------------------------
+
+
+def sync(settings: Settings, engine: Engine, now: datetime) -> Any:
+    """Re-read schedule.toml (skipped when unchanged); a refused edit is recorded and the last good version kept."""
+    from social_campaign.scheduling.sync import sync_campaign
+
+    period = str(int(now.timestamp() // settings.sync_seconds))
+    return once_per_period(
+        engine, "sync", period, lambda: sync_campaign(settings, engine, settings.schedule, now, skip_unchanged=True)
+    )
+
+
+def sweep(settings: Settings, engine: Engine, now: datetime) -> Any:
+    """Recover rows left in ``sending``, reconcile ``unconfirmed`` rows, mark late rows ``missed``."""
+    from social_campaign.scheduling.sweeper import sweep as run_sweep
+
+    report = run_sweep(settings, engine, now)
+    with session_scope(engine) as session:  # TaskRun rows of the frequent jobs are only needed briefly
+        session.exec(
+            delete(TaskRun).where(col(TaskRun.name) == "sync", col(TaskRun.started_at) < now - timedelta(hours=1))
+        )  # type: ignore[call-overload]
+    return report
+
+
+def missed(settings: Settings, engine: Engine, now: datetime) -> int:
+    from social_campaign.scheduling.claim import mark_missed
+
+    return mark_missed(engine, now, grace=timedelta(minutes=settings.grace_minutes))
+
+
+def pledge_release(settings: Settings, engine: Engine, now: datetime) -> Any:
+    return _optional("social_campaign.pledges.release:tick", settings, engine, now)
+
+
+def pledge_counter(settings: Settings, engine: Engine, now: datetime) -> Any:
+    return _optional("social_campaign.pledges.counter:flush", settings, engine, now)
+
+
+def _optional(ref: str, settings: Settings, engine: Engine, now: datetime) -> Any:
+    try:
+        fn = resolve(ref)
+    except (ImportError, AttributeError):
+        log.debug("%s is not available; skipped", ref)
+        return None
+    return fn(settings, engine, now)
