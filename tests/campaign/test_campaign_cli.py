@@ -139,7 +139,7 @@ def test_plan_lists_every_delivery(shipped: Path) -> None:
     for post_id in ("show-support", "only-country", "infant-mortality", "childrens-day", "[pledge] if goal met"):
         assert post_id in out
     assert "2027-11-18 10:00 EST" in out and "2027-11-18 15:00" in out
-    assert "us-stands-alone.png" in out
+    assert "us-stands-alone.toml" in out
     assert "10 deliveries" in out
 
 

@@ -84,8 +84,8 @@ def test_content_hash_covers_messages_and_media(tmp_path: Path) -> None:
     (copy / "messages" / "only-country.facebook.md").write_text("Changed copy #CRC\n")
     after_message = load_campaign(copy / "schedule.toml").content_hash
     assert after_message != before
-    with (copy / "infographics" / "show-support.png").open("ab") as fh:
-        fh.write(b"\0")
+    with (copy / "infographics" / "show-support.toml").open("a") as fh:
+        fh.write("\n# edited\n")
     assert load_campaign(copy / "schedule.toml").content_hash != after_message
 
 
