@@ -159,4 +159,5 @@ def test_unique_makers_are_counted_without_photos(
     with Session(any_engine) as session:
         assert badge_maker_count(session, "childrens-day") == 2
         assert badge_maker_count(session, "other") == 0
-    assert "2 people made a profile badge" in web.get("/c/childrens-day").text
+    page = web.get("/c/childrens-day").text
+    assert "2 people have made a badge" in page and 'href="/c/childrens-day/badge"' in page
