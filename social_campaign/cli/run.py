@@ -104,6 +104,9 @@ def demo(
     keep: Annotated[
         bool, typer.Option("--keep", help="Keep running after every post went out (until Ctrl-C).")
     ] = False,
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Also serve the campaign's pages while the demo runs.")
+    ] = True,
     schedule: ScheduleOption = None,
 ) -> None:
     """Run the shipped campaign on the outbox with its posts a few seconds apart, and show them arriving."""
@@ -111,7 +114,7 @@ def demo(
 
     settings = get_settings()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", force=True)
-    run_demo(settings, source=schedule, minutes=minutes, keep=keep, out=console)
+    run_demo(settings, source=schedule, minutes=minutes, keep=keep, serve=serve, out=console)
 
 
 def _safe_url(url: str) -> str:

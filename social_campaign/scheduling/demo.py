@@ -4,13 +4,19 @@
 2. Rewrites each post's time (tomlkit keeps the file readable) to a few seconds from now, 15 s apart.
 3. Runs the scheduler and a worker in this process with every credential cleared, so every channel posts to the
    outbox (``DATA_DIR/demo/data/``), and prints each post as it arrives.
-4. Exits when every delivery is settled (or after ``--minutes``); ``--keep`` keeps running until Ctrl-C.
+4. Serves the demo campaign's pages (``/c/<slug>``, pledge form, badge maker) on SOCIAL_CAMPAIGN_PORT (or a free port),
+   with emails going to the mail folder ``DATA_DIR/demo/data/mail`` instead of SMTP.
+5. Exits when every delivery is settled (or after ``--minutes``); ``--keep``, or an interactive terminal, keeps the
+   pages served until Ctrl-C.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import socket
+import sys
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -77,13 +83,21 @@ def demo_settings(settings: Settings, schedule: Path) -> Settings:
     data = schedule.parent.parent / "data"
     data.mkdir(parents=True, exist_ok=True)
     update: dict[str, Any] = {
-        **CREDENTIALS, "data_dir": data, "database_url": None, "schedule": schedule,
+        **CREDENTIALS, "data_dir": data, "database_url": None, "schedule": schedule, "smtp_url": None,
         "poll_seconds": 0.5, "sync_seconds": 5.0, "grace_minutes": 15.0,
     }  # fmt: skip
     return settings.model_copy(update=update)
 
 
-def run_demo(settings: Settings, *, source: Path | None = None, minutes: float = 3.0, keep: bool = False, out: Console | None = None) -> int:
+def run_demo(
+    settings: Settings,
+    *,
+    source: Path | None = None,
+    minutes: float = 3.0,
+    keep: bool = False,
+    serve: bool = True,
+    out: Console | None = None,
+) -> int:
     """Run the demo; returns how many deliveries were sent."""
     from social_campaign.db import engine_for
     from social_campaign.scheduling.roles import start
@@ -96,6 +110,9 @@ def run_demo(settings: Settings, *, source: Path | None = None, minutes: float =
     engine = engine_for(dsettings)
     out.print(f"Demo of [bold]{src}[/bold], copied to {schedule.parent}")
     out.print(f"{len(times)} posts re-timed {FIRST_AFTER:.0f} s from now, {SPACING:.0f} s apart; no credentials are used, so every channel posts to the outbox.")
+    web = _serve_pages(dsettings, engine, out) if serve else None
+    if web is not None:
+        dsettings = web.settings
     handle = start(dsettings, {"scheduler", "worker"}, engine=engine)
     seen: set[int] = set()
     deadline = time.monotonic() + minutes * 60
@@ -110,10 +127,16 @@ def run_demo(settings: Settings, *, source: Path | None = None, minutes: float =
             if rows and all(r.state in SETTLED for r in rows) and not keep:
                 break
             time.sleep(0.3)
+        if web is not None and (keep or sys.stdin.isatty()):
+            out.print(f"\nEvery post went out. The pages are still served at {web.url}; Ctrl-C to stop.")
+            while web.thread.is_alive():
+                time.sleep(0.5)
     except KeyboardInterrupt:
         out.print("interrupted")
     finally:
         handle.stop()
+        if web is not None:
+            web.stop()
     rows, files = _snapshot(engine)
     engine.dispose()
     sent = sum(1 for r in rows if r.state == DeliveryState.sent)
@@ -143,3 +166,51 @@ def _print_row(out: Console, row: Delivery, file: str | None) -> None:
         out.print(f"         outbox: {file}", markup=False)
     elif row.last_error:
         out.print(f"         {row.last_error}", markup=False)
+
+
+class _Pages:
+    """The demo campaign's web pages, served by uvicorn in a background thread."""
+
+    def __init__(self, settings: Settings, server: Any, thread: threading.Thread, url: str) -> None:
+        self.settings, self.server, self.thread, self.url = settings, server, thread, url
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def _free_port(host: str, preferred: int) -> int:
+    for port in (preferred, 0):
+        with socket.socket() as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+            return int(sock.getsockname()[1])
+    raise InputError(f"{host}: no free port to serve the demo pages on")
+
+
+def _serve_pages(settings: Settings, engine: Any, out: Console) -> _Pages | None:
+    import uvicorn
+
+    from social_campaign.campaign.loader import load_campaign
+    from social_campaign.web.app import create_app
+
+    port = _free_port(settings.host, settings.port)
+    base = f"http://{settings.host}:{port}"
+    settings = settings.model_copy(update={"port": port, "public_url": base})
+    config = uvicorn.Config(create_app(settings, engine), host=settings.host, port=port, log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="demo-web", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not server.started:
+        out.print("could not start the web pages; the posts still run", markup=False)
+        return None
+    slug = load_campaign(settings.schedule).slug
+    url = f"{base}/c/{slug}"
+    out.print(f"Campaign page: [bold]{url}[/bold]  (badge maker: {url}/badge, manager dashboard: {base}/admin)")
+    out.print(f"Pledge there: confirmation emails land in {settings.data_dir / 'mail'} (list them with `social-campaign mail`).")
+    return _Pages(settings, server, thread, url)

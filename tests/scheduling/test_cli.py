@@ -65,3 +65,37 @@ def test_demo_posts_to_the_outbox_with_credentials_cleared(settings, tmp_path):
     assert sorted(p.parent.name for p in outbox.rglob("*.md")) == ["outbox", "x"]
     copied = (settings.data_dir / "demo" / "campaign" / "schedule.toml").read_text()
     assert "cron" not in copied and "at = " in copied
+
+
+def test_demo_serves_the_campaign_pages_while_it_runs(settings, tmp_path):
+    import re
+    import threading
+    import urllib.request
+
+    src = tmp_path / "src"
+    (src / "messages").mkdir(parents=True)
+    (src / "messages" / "hello.md").write_text("Show your support for #ChildrensDay and #childrights\n")
+    (src / "messages" / "clap.md").write_text("Today we all post for #childrights\n")
+    (src / "schedule.toml").write_text(
+        '[campaign]\nslug = "demo"\nname = "Demo campaign"\ntimezone = "Europe/Zurich"\n\n'
+        '[[post]]\nid = "hello"\nat = 2030-01-01T09:00:00\nchannels = ["outbox"]\nmessage = "hello"\n\n'
+        '[pledge]\ngoal = 100\ndeadline = 2030-11-20T09:00:00\nfire_at = 2030-11-20T12:00:00\nmessage = "clap"\n'
+    )
+    out = Console(record=True, width=300)
+    result: list[int] = []
+    thread = threading.Thread(target=lambda: result.append(run_demo(settings, source=src / "schedule.toml", minutes=1, out=out)))
+    thread.start()
+    url = None
+    for _ in range(200):
+        found = re.search(r"Campaign page: (http://\S+/c/demo)", out.export_text(clear=False))
+        if found:
+            url = found.group(1)
+            break
+        threading.Event().wait(0.05)
+    assert url, out.export_text(clear=False)
+    with urllib.request.urlopen(url, timeout=10) as page:
+        assert page.status == 200 and "Demo campaign" in page.read().decode()
+    with urllib.request.urlopen(f"{url}/progress.json", timeout=10) as progress:
+        assert b'"goal":100' in progress.read().replace(b" ", b"")
+    thread.join(timeout=90)
+    assert result == [1]
