@@ -45,14 +45,20 @@ def postgres_database(admin_url: str) -> Iterator[str]:
 
 
 @contextmanager
-def server(database_url: str | None = None) -> Iterator[int]:
-    """uvicorn serving the shipped campaign on a random port; yields the port."""
+def server(database_url: str | None = None, workers: int = 1) -> Iterator[int]:
+    """``social-campaign serve --role web`` (what ships: uvicorn with uvloop + httptools, no access log) on the
+    shipped campaign, a fresh data dir, rate limits off (every request comes from 127.0.0.1); yields the port."""
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "benchmarks._serve", "--port", str(port), "--data-dir", tmp]
-        if database_url:
-            cmd += ["--database-url", database_url]
+        cmd = [sys.executable, "-m", "social_campaign", "serve", "--role", "web", "--port", str(port),
+               "--workers", str(workers)]
         env = {k: v for k, v in os.environ.items() if not k.startswith("SOCIAL_CAMPAIGN_")}
+        env.update({
+            "SOCIAL_CAMPAIGN_DATA_DIR": tmp, "SOCIAL_CAMPAIGN_PLEDGE_RATE_LIMITS": "", "SOCIAL_CAMPAIGN_LOG_LEVEL": "warning",
+            "SOCIAL_CAMPAIGN_SCHEDULE": str(ROOT / "schedule.toml"),
+        })
+        if database_url:
+            env["SOCIAL_CAMPAIGN_DATABASE_URL"] = database_url
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
         try:
             deadline = time.monotonic() + 60
@@ -92,7 +98,8 @@ def conditions() -> str:
     return (
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"FastAPI {fastapi.__version__}, uvicorn {uvicorn.__version__} ({loop}), SQLAlchemy {sqlalchemy.__version__}; "
-        "one uvicorn process, load generator in a separate process on the same machine (keep-alive, raw asyncio sockets)"
+        "`social-campaign serve --role web`, load generator in a separate process on the same machine (keep-alive, "
+        "raw asyncio sockets)"
     )
 
 

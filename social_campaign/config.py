@@ -91,12 +91,18 @@ class Settings(BaseSettings):
     )
     mail_from: str = Field("Campaign <campaign@localhost>", description="From address of every email.")
     mail_rate: float = Field(0.0, ge=0, description="Emails per second per worker (0: as fast as the server takes them).")
+    mail_connections: int = Field(
+        8, ge=1, le=64, description="SMTP connections each mail worker keeps open and reuses (one DB commit per round over them)."
+    )
     max_emails_per_address: int = Field(5, ge=1, description="No address gets more emails than this per campaign.")
     pledge_rate_limits: Annotated[str, NoDecode] = Field(
         "1/60s,5/300s", description="Per client IP per campaign, as count/window pairs; empty turns limits off."
     )
     progress_interval: float = Field(2.0, gt=0, description="Seconds between pledge-counter flushes (and progress.json max-age).")
     trust_forwarded_for: bool = Field(False, description="Take the client IP from X-Forwarded-For (behind a proxy).")
+    admin_token: SecretStr | None = Field(
+        None, description="Token for the manager dashboard /admin (Bearer header or ?token=); unset: served to loopback only."
+    )
 
     log_level: str = Field("INFO", description="Logging level.")
 

@@ -15,6 +15,7 @@
     ├── MailError                       an email could not be handed to the SMTP server
     └── WebError                        a web request that gets a 4xx; ``status`` is a class attribute
         ├── BadRequest (400)
+        ├── Forbidden (403)
         ├── NotFound (404)
         ├── PayloadTooLarge (413)
         ├── UnsupportedMediaType (415)
@@ -36,6 +37,7 @@ __all__ = [
     "CampaignError",
     "ConfigError",
     "DatabaseError",
+    "Forbidden",
     "ImageError",
     "InputError",
     "MailError",
@@ -164,6 +166,10 @@ class WebError(SocialCampaignError):
 
 class BadRequest(WebError):
     status = 400
+
+
+class Forbidden(WebError):
+    status = 403
 
 
 class NotFound(WebError):

@@ -26,30 +26,45 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (default SOCIAL_CAMPAIGN_HOST, 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port to bind (default SOCIAL_CAMPAIGN_PORT, 8000).")] = None,
     role: Annotated[Role, typer.Option(help="web: only the web app; all: also the scheduler and workers.")] = Role.all,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Web processes (uvicorn workers). The scheduler and workers run once.")
+    ] = 1,
     schedule: ScheduleOption = None,
 ) -> None:
     """Serve the campaign pages, pledge intake and progress.json (and, unless --role web, run scheduler + workers)."""
+    import os
+
     import uvicorn
 
     from social_campaign.db import engine_for
-    from social_campaign.web.app import create_app
+    from social_campaign.web.app import create_app, settle_heap
 
     settings = get_settings()
     if schedule is not None:
         settings = settings.model_copy(update={"schedule": schedule})
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    engine = engine_for(settings)
-    app = create_app(settings, engine)
+    engine = engine_for(settings)  # the schema is upgraded once, here, before any web process starts
+    settings.key  # noqa: B018  (created now, once, so that every web process signs forms with the same key)
+    options: dict[str, Any] = {
+        "host": host or settings.host, "port": port or settings.port, "log_level": settings.log_level.lower(),
+        "access_log": False, "server_header": False,
+    }
+    app = None
+    if workers == 1:
+        app = create_app(settings, engine)
+    elif schedule is not None:  # the worker processes build their settings from the environment
+        os.environ["SOCIAL_CAMPAIGN_SCHEDULE"] = str(schedule)
     handle = None
     if role == Role.all:
         from social_campaign.scheduling import roles
 
         handle = roles.start(settings, roles.ROLES, engine=engine)
     try:
-        uvicorn.run(
-            app, host=host or settings.host, port=port or settings.port, log_level=settings.log_level.lower(),
-            access_log=False, server_header=False,
-        )
+        if app is not None:
+            settle_heap()
+            uvicorn.run(app, **options)
+        else:
+            uvicorn.run("social_campaign.web.app:app_from_environment", factory=True, workers=workers, **options)
     finally:
         if handle is not None:
             handle.stop()

@@ -11,7 +11,8 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func
+from sqlalchemy import bindparam, delete, func, insert
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
 from social_campaign.errors import BadRequest
@@ -74,21 +75,29 @@ def validate_form(
     )
 
 
-def over_limit(session: Session, *, campaign: str, ip_hash: str, limits: list[tuple[int, float]], now: datetime) -> bool:
-    """Record this attempt and say whether it exceeds any ``(count, window_seconds)`` limit (attempts before it count)."""
+def over_limit(conn: Connection, *, campaign: str, ip_hash: str, limits: list[tuple[int, float]], now: datetime) -> bool:
+    """Record this attempt and say whether it exceeds any ``(count, window_seconds)`` limit (attempts before it count).
+
+    Runs in the caller's transaction: one indexed SELECT of the recent attempts and one INSERT (SQLAlchemy Core).
+    """
     if not limits:
         return False
     widest = max(window for _, window in limits)
     since = now - timedelta(seconds=widest)
-    times = session.exec(
-        select(RateHit.at).where(RateHit.campaign == campaign, RateHit.ip_hash == ip_hash, RateHit.at > since)
-    ).all()
-    session.add(RateHit(campaign=campaign, ip_hash=ip_hash, at=now))
+    times = conn.execute(_RECENT_HITS, {"q_campaign": campaign, "q_ip_hash": ip_hash, "q_since": since}).scalars().all()
+    conn.execute(_INSERT_HIT, {"campaign": campaign, "ip_hash": ip_hash, "at": now})
     for count, window in limits:
         start = now - timedelta(seconds=window)
         if sum(1 for t in times if t > start) >= count:
             return True
     return False
+
+
+_HITS = RateHit.__table__  # type: ignore[attr-defined]
+_RECENT_HITS = select(_HITS.c.at).where(
+    _HITS.c.campaign == bindparam("q_campaign"), _HITS.c.ip_hash == bindparam("q_ip_hash"), _HITS.c.at > bindparam("q_since")
+)
+_INSERT_HIT = insert(_HITS)
 
 
 def prune_hits(session: Session, *, limits: list[tuple[int, float]], now: datetime) -> int:

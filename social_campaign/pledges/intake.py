@@ -3,26 +3,41 @@
 :func:`submit` never tells the caller what happened: new, duplicate and fraudulent pledges all return ``None``, so the
 web answer is identical. Fraud (honeypot filled, over a rate limit) is stored with its reason and never emailed or
 counted. A duplicate (same canonical email) changes nothing stored about the supporter and re-sends an email (the
-per-address cap of ``mail.queue.enqueue`` applies). A withdrawn supporter who pledges again starts over as pending.
+per-address cap of ``mail.queue.enqueue_many`` applies). A withdrawn supporter who pledges again starts over as pending.
+
+The hot path is split for group commit (``pledges/writer.py``): :func:`prepare` does everything that needs no
+database, :func:`store_all` stores any number of prepared pledges in the caller's transaction, in order, with the
+same outcome as one transaction each, in SQLAlchemy Core statements built once: per batch one SELECT for duplicates,
+one multi-row INSERT … ON CONFLICT DO NOTHING RETURNING for the new pledges, one statement each for variants and emails.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, update
+from sqlalchemy import select as core_select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, select
 
 from social_campaign.campaign.model import Campaign, PledgeSpec
 from social_campaign.config import Settings
 from social_campaign.crypto import keyed_hash
-from social_campaign.db import is_sqlite, session_scope
-from social_campaign.errors import BadRequest, NotFound
+from social_campaign.db import session_scope
+from social_campaign.errors import BadRequest, DatabaseError, NotFound
+from social_campaign.mail.queue import enqueue_many
 from social_campaign.models import Pledge, PledgeStatus
 from social_campaign.pledges import counter, notify, tokens
 from social_campaign.pledges.abuse import PledgeForm, over_limit
 from social_campaign.pledges.emails import canonical_email
+from social_campaign.pledges.notify import Supporter
+
+_P = Pledge.__table__  # type: ignore[attr-defined]
 
 
 def spec_of(campaign: Campaign) -> PledgeSpec:
@@ -31,69 +46,201 @@ def spec_of(campaign: Campaign) -> PledgeSpec:
     return campaign.pledge
 
 
-def _set_share_token(pledge: Pledge, key: bytes, spec: PledgeSpec) -> None:
-    pledge.share_token = tokens.new_share_token()
-    pledge.confirm_token_hash = tokens.token_hash(tokens.confirm_token(key, pledge.share_token))
-    pledge.withdraw_token_hash = tokens.token_hash(tokens.withdraw_token(key, pledge.share_token))
+@dataclass(frozen=True)
+class Intake:
+    """One pledge ready to store: everything that needs no database (hashes, canonical email, a fresh share token),
+    computed before the write transaction so that the transaction stays short."""
+
+    campaign: Campaign
+    form: PledgeForm
+    canonical: str
+    ip_hash: str
+    share_token: str
+    now: datetime
 
 
-def submit(settings: Settings, engine: Engine, campaign: Campaign, form: PledgeForm, ip: str, now: datetime) -> None:
-    """Take one pledge. Raises :class:`BadRequest` only when pledging is closed (after the deadline)."""
+def prepare(settings: Settings, campaign: Campaign, form: PledgeForm, ip: str, now: datetime) -> Intake:
+    """Check the pledge may be taken and compute what :func:`store` needs. Raises :class:`BadRequest` only when
+    pledging is closed (after the deadline)."""
     spec = spec_of(campaign)
     if now >= spec.deadline:
         raise BadRequest("pledging closed: the deadline has passed")
-    ip_hash = keyed_hash(settings.key, ip, purpose="ip")
-    canonical = canonical_email(form.email)
-    with session_scope(engine) as session:
-        limited = over_limit(session, campaign=campaign.slug, ip_hash=ip_hash, limits=settings.rate_limits, now=now)
-        reason = "honeypot" if form.website else "rate limit" if limited else None
-        row = Pledge(
-            campaign=campaign.slug, name=form.name, email=form.email, email_canonical=canonical,
-            country=form.country, postcode=form.postcode, ip_hash=ip_hash, created_at=now,
+    return Intake(
+        campaign=campaign, form=form, canonical=canonical_email(form.email),
+        ip_hash=keyed_hash(settings.key, ip, purpose="ip"), share_token=tokens.new_share_token(), now=now,
+    )
+
+
+def submit(settings: Settings, engine: Engine, campaign: Campaign, form: PledgeForm, ip: str, now: datetime) -> None:
+    """Take one pledge in its own transaction. Raises :class:`BadRequest` only when pledging is closed."""
+    item = prepare(settings, campaign, form, ip, now)
+    with engine.begin() as conn:
+        store_all(conn, settings, [item])
+
+
+_NEW = Supporter(0, "", "", "", "", PledgeStatus.pending)  # in ``Batch.known``: a new pledge this batch inserts
+
+
+@dataclass(frozen=True)
+class _Email:
+    campaign: Campaign
+    key: tuple[str, str]
+    supporter: Supporter | None  # None: the batch's new pledge for ``key`` (its id is known after the insert)
+    duplicate: bool
+
+
+@dataclass
+class Batch:
+    """The state of one write transaction holding several pledges, stored as if one after the other.
+
+    ``known``: the active supporter (``None`` if none, :data:`_NEW` if this batch inserts it) per (campaign, canonical
+    email), read for the whole batch in one SELECT and kept current. The new (and fraudulent) pledges, the variants and
+    every email are written at the end (:meth:`flush`), one statement each: a multi-row INSERT … ON CONFLICT DO NOTHING
+    RETURNING in arrival order (a row another process inserted meanwhile turns that pledge into a duplicate, as it
+    would one at a time), one executemany for the variants, and ``mail.queue.enqueue_many`` (the cap, in order)."""
+
+    known: dict[tuple[str, str], Supporter | None] = field(default_factory=dict)
+    rows: list[dict[str, Any]] = field(default_factory=list)  # new and fraudulent pledges, inserted in arrival order
+    new: dict[tuple[str, str], tuple[dict[str, Any], int]] = field(default_factory=dict)  # values, number of variants
+    emails: list[_Email] = field(default_factory=list)
+
+    def prefetch(self, conn: Connection, items: list[Intake]) -> None:
+        by_slug: dict[str, set[str]] = {}
+        for item in items:
+            if not item.form.website:  # honeypot pledges never look
+                by_slug.setdefault(item.campaign.slug, set()).add(item.canonical)
+        for slug, canonicals in by_slug.items():
+            self.known.update({(slug, c): None for c in canonicals})
+            for row in conn.execute(_SELECT_ACTIVE_MANY, {"q_slug": slug, "q_canonicals": sorted(canonicals)}):
+                self.known[(slug, row.email_canonical)] = Supporter(*row)
+
+    def active(self, conn: Connection, slug: str, canonical: str) -> Supporter | None:
+        key = (slug, canonical)
+        if key not in self.known:
+            row = _active(conn, slug, canonical)
+            self.known[key] = None if row is None else Supporter(*row)
+        return self.known[key]
+
+    def flush(self, conn: Connection, settings: Settings) -> None:
+        resolved: dict[tuple[str, str], Supporter] = {}
+        taken: set[tuple[str, str]] = set()  # inserted by another process meanwhile: these pledges are duplicates
+        if self.rows:
+            variants = []
+            for r in conn.execute(_insert_many_unless_active(conn.dialect.name), self.rows):
+                if r.active_email is None:  # a fraud row
+                    continue
+                values, count = self.new[(r.campaign, r.active_email)]
+                resolved[(r.campaign, r.active_email)] = Supporter(
+                    r.id, values["name"], values["email"], r.active_email, values["share_token"], PledgeStatus.pending
+                )
+                variants.append({"p_id": r.id, "variant": r.id % count})
+            if variants:
+                conn.execute(_SET_VARIANT, variants)
+            for key in self.new.keys() - resolved.keys():
+                row = _active(conn, *key)
+                if row is None:
+                    raise DatabaseError("pledge: the address was taken concurrently but cannot be found; please try again")
+                resolved[key] = Supporter(*row)
+                taken.add(key)
+        emails = [
+            notify.email_for(settings, e.campaign, e.supporter or resolved[e.key], duplicate=e.duplicate or e.key in taken)
+            for e in self.emails
+        ]
+        enqueue_many(conn, emails, max_per_address=settings.max_emails_per_address)
+        self.known, self.rows, self.new, self.emails = {}, [], {}, []
+
+
+def store_all(conn: Connection, settings: Settings, items: list[Intake]) -> None:
+    """Store prepared pledges in ``conn``'s transaction, in order, as if one after the other (the caller commits)."""
+    batch = Batch()
+    batch.prefetch(conn, items)
+    for item in items:
+        store(conn, settings, item, batch)
+    batch.flush(conn, settings)
+
+
+def _token_columns(key: bytes, share_token: str) -> dict[str, str]:
+    return {
+        "share_token": share_token,
+        "confirm_token_hash": tokens.token_hash(tokens.confirm_token(key, share_token)),
+        "withdraw_token_hash": tokens.token_hash(tokens.withdraw_token(key, share_token)),
+    }
+
+
+def store(conn: Connection, settings: Settings, item: Intake, batch: Batch) -> None:
+    """Take one prepared pledge into ``batch`` (``conn``'s transaction): the rate-limit check (when limits are on),
+    the duplicate check (from ``batch.known``); a restart is written at once, a new or fraudulent pledge and every
+    email by :meth:`Batch.flush` (which the caller runs before the commit)."""
+    campaign, form, slug = item.campaign, item.form, item.campaign.slug
+    spec = spec_of(campaign)
+    limited = over_limit(conn, campaign=slug, ip_hash=item.ip_hash, limits=settings.rate_limits, now=item.now)
+    reason = "honeypot" if form.website else "rate limit" if limited else None
+    row: dict[str, Any] = {
+        "campaign": slug, "name": form.name, "email": form.email, "email_canonical": item.canonical,
+        "country": form.country, "postcode": form.postcode, "ip_hash": item.ip_hash, "created_at": item.now,
+    }
+    if reason is not None:
+        batch.rows.append({**row, "status": PledgeStatus.fraud.value, "fraud_reason": reason, **_NO_TOKENS})
+        return
+    key = (slug, item.canonical)
+    existing = batch.active(conn, slug, item.canonical)
+    if existing is _NEW:  # a duplicate of a new pledge earlier in this batch
+        batch.emails.append(_Email(campaign, key, None, True))
+        return
+    if existing is None:
+        values = {**row, "status": PledgeStatus.pending.value, "fraud_reason": None, "active_email": item.canonical,
+                  **_token_columns(settings.key, item.share_token)}
+        batch.rows.append(values)
+        batch.new[key] = (values, max(1, len(spec.variants)))
+        batch.known[key] = _NEW
+        batch.emails.append(_Email(campaign, key, None, False))
+        return
+    if existing.status == PledgeStatus.withdrawn:  # starts over: new tokens, must confirm again
+        conn.execute(
+            _RESTART,
+            {"p_id": existing.id, "status": PledgeStatus.pending.value, "withdrawn_at": None, "confirmed_at": None,
+             "name": form.name, "email": form.email, "country": form.country, "postcode": form.postcode,
+             **_token_columns(settings.key, item.share_token)},
         )
-        if reason is not None:
-            row.status, row.fraud_reason = PledgeStatus.fraud, reason
-            session.add(row)
-            return
-        existing = _active(session, campaign.slug, canonical)
-        if existing is None:
-            row.active_email = canonical
-            _set_share_token(row, settings.key, spec)
-            try:
-                if is_sqlite(engine):  # writers are serialised by BEGIN IMMEDIATE: no race, no savepoint needed
-                    session.add(row)
-                    session.flush()
-                else:
-                    with session.begin_nested():
-                        session.add(row)
-                        session.flush()
-            except IntegrityError:  # the same address pledged concurrently: treat as a duplicate
-                existing = _active(session, campaign.slug, canonical)
-                if existing is None:
-                    raise
-            else:
-                row.variant = (row.id or 0) % max(1, len(spec.variants))
-                notify.queue_email(session, settings, campaign, row, duplicate=False)
-                return
-        if existing.status == PledgeStatus.withdrawn:  # starts over: new tokens, must confirm again
-            existing.status, existing.withdrawn_at, existing.confirmed_at = PledgeStatus.pending, None, None
-            existing.name, existing.email, existing.country, existing.postcode = row.name, row.email, row.country, row.postcode
-            _set_share_token(existing, settings.key, spec)
-            session.add(existing)
-            session.flush()
-            notify.queue_email(session, settings, campaign, existing, duplicate=False)
-            return
-        notify.queue_email(session, settings, campaign, existing, duplicate=True)
+        supporter = Supporter(existing.id, form.name, form.email, item.canonical, item.share_token, PledgeStatus.pending)
+        batch.known[key] = supporter
+        batch.emails.append(_Email(campaign, key, supporter, False))
+        return
+    batch.emails.append(_Email(campaign, key, existing, True))
 
 
-def _active(session: Session, slug: str, canonical: str) -> Pledge | None:
-    return session.exec(select(Pledge).where(Pledge.campaign == slug, Pledge.active_email == canonical)).first()
+def _active(conn: Connection, slug: str, canonical: str) -> Any:
+    """The supporter's non-fraud row for this canonical address, if any (unique per campaign)."""
+    return conn.execute(_SELECT_ACTIVE, {"q_slug": slug, "q_canonical": canonical}).first()
+
+
+# The hot path's statements, built once: reusing a statement object with new parameters skips SQLAlchemy's per-call
+# construction and cache-key work (most of a pledge's CPU before this).
+_SELECT_ACTIVE = core_select(_P.c.id, _P.c.name, _P.c.email, _P.c.email_canonical, _P.c.share_token, _P.c.status).where(
+    _P.c.campaign == bindparam("q_slug"), _P.c.active_email == bindparam("q_canonical")
+)
+_SELECT_ACTIVE_MANY = core_select(_P.c.id, _P.c.name, _P.c.email, _P.c.email_canonical, _P.c.share_token, _P.c.status).where(
+    _P.c.campaign == bindparam("q_slug"), _P.c.active_email.in_(bindparam("q_canonicals", expanding=True))
+)
+_NO_TOKENS = {"active_email": None, "share_token": None, "confirm_token_hash": None, "withdraw_token_hash": None}
+_SET_VARIANT = update(_P).where(_P.c.id == bindparam("p_id"))
+_RESTART = update(_P).where(_P.c.id == bindparam("p_id"))
+
+
+@cache
+def _insert_many_unless_active(dialect: str) -> Any:
+    """``INSERT … ON CONFLICT (campaign, active_email) DO NOTHING RETURNING`` in ``dialect``, for executemany (which
+    SQLAlchemy sends as multi-row INSERTs: one round trip per batch)."""
+    dialect_insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return dialect_insert(_P).on_conflict_do_nothing(index_elements=["campaign", "active_email"]).returning(
+        _P.c.id, _P.c.campaign, _P.c.active_email
+    )
 
 
 def _by_hash(session: Session, slug: str, column: object, token: str) -> Pledge | None:
     if not token or len(token) > 100:
         return None
-    return session.exec(select(Pledge).where(Pledge.campaign == slug, column == tokens.token_hash(token))).first()  # type: ignore[arg-type]
+    return session.exec(select(Pledge).where(Pledge.campaign == slug, column == tokens.token_hash(token))).first()
 
 
 def confirm(settings: Settings, engine: Engine, campaign: Campaign, token: str, now: datetime) -> Pledge:

@@ -2,22 +2,34 @@
 
 Rendering is ``social_campaign.mail.render`` (plain text + HTML, ``List-Unsubscribe`` to the withdraw link). Links are
 built from ``settings.public_url`` by :func:`links_for` (the release emails use it too, for the withdraw link). Emails
-are only queued here (``mail.queue.enqueue``, which caps emails per address); the mail worker sends them.
+are only built here and queued by ``pledges.intake`` (``mail.queue.enqueue_many``, which caps emails per address); the mail worker sends them.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
-from sqlmodel import Session
+from markupsafe import escape
 
 from social_campaign.campaign.model import Campaign
 from social_campaign.config import Settings
 from social_campaign.mail import render
-from social_campaign.mail.queue import enqueue
-from social_campaign.models import Pledge, PledgeStatus
+from social_campaign.models import PledgeStatus
 from social_campaign.pledges import tokens
+
+
+@dataclass(frozen=True)
+class Supporter:
+    """What the emails need of a stored pledge."""
+
+    id: int
+    name: str
+    email: str
+    email_canonical: str
+    share_token: str
+    status: str
 
 
 @dataclass(frozen=True)
@@ -37,29 +49,57 @@ def links_for(settings: Settings, slug: str, share_token: str) -> Links:
     )
 
 
-def queue_email(session: Session, settings: Settings, campaign: Campaign, pledge: Pledge, *, duplicate: bool) -> None:
-    """Queue the confirmation (``duplicate=False``) or the repeat-pledge email for ``pledge``.
+def email_for(settings: Settings, campaign: Campaign, supporter: Supporter, *, duplicate: bool) -> dict[str, Any]:
+    """The confirmation (``duplicate=False``) or the repeat-pledge email for ``supporter``, as the keyword arguments
+    of ``mail.queue.enqueue_values`` / an item of ``mail.queue.enqueue_many`` (which apply the per-address cap).
 
-    Each attempt has its own dedupe key, so a duplicate may re-send; ``enqueue`` suppresses anything over the cap.
+    Each attempt has its own dedupe key, so a duplicate may re-send; the queue suppresses anything over the cap.
     """
-    assert pledge.share_token is not None
-    links = links_for(settings, campaign.slug, pledge.share_token)
+    links = links_for(settings, campaign.slug, supporter.share_token)
     if duplicate:
-        confirm_url = links.confirm if pledge.status == PledgeStatus.pending else None
-        r = render.render_duplicate(settings, campaign, pledge.name, confirm_url, links.withdraw)
+        confirm_url = links.confirm if supporter.status == PledgeStatus.pending else None
+        r = render.render_duplicate(settings, campaign, supporter.name, confirm_url, links.withdraw)
     else:
-        r = render.render_confirm(settings, campaign, pledge.name, links.confirm, links.withdraw)
+        r = _render_confirm(settings, campaign, supporter.name, links.confirm, links.withdraw)
     kind = "duplicate" if duplicate else "confirm"
-    enqueue(
-        session,
-        campaign=campaign.slug,
-        kind=kind,
-        to_addr=pledge.email,
-        to_canonical=pledge.email_canonical,
-        subject=r.subject,
-        body_text=r.text,
-        body_html=r.html,
-        headers=r.headers,
-        dedupe_key=f"{kind}:{campaign.slug}:{pledge.id}:{uuid.uuid4().hex}",
-        max_per_address=settings.max_emails_per_address,
+    return {
+        "campaign": campaign.slug, "kind": kind, "to_addr": supporter.email, "to_canonical": supporter.email_canonical,
+        "subject": r.subject, "body_text": r.text, "body_html": r.html, "headers": r.headers,
+        "dedupe_key": f"{kind}:{campaign.slug}:{supporter.id}:{uuid.uuid4().hex}",
+    }
+
+
+# The confirmation email is rendered for every new pledge, so it is rendered once per campaign with placeholders and
+# filled in with str.replace (the name HTML-escaped in the HTML part). The shortcut is verified against a real render
+# before it is used: if the templates ever transform a placeholder (a filter, a condition), it is not used.
+_NAME, _CONFIRM, _WITHDRAW = "\x00sc-name\x00", "\x00sc-confirm\x00", "\x00sc-withdraw\x00"
+_SAMPLE = ("Ann <O'Neil> & Co", "https://a.example/c/x/confirm/AbC-_1", "https://a.example/c/x/withdraw/XyZ-_2")
+_skeletons: dict[int, tuple[Campaign, render.Rendered | None]] = {}
+
+
+def _fill(skeleton: render.Rendered, name: str, confirm_url: str, withdraw_url: str) -> render.Rendered:
+    def text(part: str) -> str:
+        return part.replace(_NAME, name).replace(_CONFIRM, confirm_url).replace(_WITHDRAW, withdraw_url)
+
+    def html(part: str) -> str:
+        return part.replace(_NAME, escape(name)).replace(_CONFIRM, escape(confirm_url)).replace(_WITHDRAW, escape(withdraw_url))
+
+    return render.Rendered(
+        subject=text(skeleton.subject), text=text(skeleton.text), html=html(skeleton.html),
+        headers=render.unsubscribe_headers(withdraw_url),
     )
+
+
+def _render_confirm(settings: Settings, campaign: Campaign, name: str, confirm_url: str, withdraw_url: str) -> render.Rendered:
+    """``render.render_confirm``, from a per-campaign skeleton when that gives exactly the same email."""
+    entry = _skeletons.get(id(campaign))
+    if entry is None or entry[0] is not campaign:  # campaigns are immutable: one check per campaign object
+        made = render.render_confirm(settings, campaign, _NAME, _CONFIRM, _WITHDRAW)
+        exact = render.render_confirm(settings, campaign, *_SAMPLE) == _fill(made, *_SAMPLE)
+        if len(_skeletons) > 100:
+            _skeletons.clear()
+        entry = _skeletons[id(campaign)] = (campaign, made if exact else None)
+    skeleton = entry[1]
+    if skeleton is None:
+        return render.render_confirm(settings, campaign, name, confirm_url, withdraw_url)
+    return _fill(skeleton, name, confirm_url, withdraw_url)

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from social_campaign.campaign.model import Campaign
 from social_campaign.config import Settings
 from social_campaign.pledges.counter import ProgressCache
+from social_campaign.pledges.writer import PledgeWriter
 from social_campaign.web.store import CampaignStore
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -31,6 +32,8 @@ class Services:
     store: CampaignStore
     progress: ProgressCache
     write_lock: AbstractContextManager[Any] = field(default_factory=nullcontext)
+    pledge_writer: PledgeWriter | None = None  # group commit of pledges (set by create_app)
+    pages: dict[tuple[str, str, str], bytes] = field(default_factory=dict)  # constant pages, rendered once
 
 
 def services(request: Request) -> Services:

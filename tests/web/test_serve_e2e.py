@@ -31,8 +31,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def live(tmp_path: Path, smtp_server: SmtpServer) -> Iterator[str]:  # noqa: F811
+@pytest.fixture(params=[1, 2], ids=["1-web-process", "2-web-processes"])
+def live(request: pytest.FixtureRequest, tmp_path: Path, smtp_server: SmtpServer) -> Iterator[str]:  # noqa: F811
+    """``serve`` with one web process, and with two (``--workers 2``: forms signed by one are accepted by the other)."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOCIAL_CAMPAIGN_")}
     env.update(
@@ -45,7 +46,8 @@ def live(tmp_path: Path, smtp_server: SmtpServer) -> Iterator[str]:  # noqa: F81
     )
     log = (tmp_path / "serve.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "social_campaign", "serve", "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=log
+        [sys.executable, "-m", "social_campaign", "serve", "--port", str(port), "--workers", str(request.param)],
+        cwd=ROOT, env=env, stdout=log, stderr=log,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -64,7 +66,7 @@ def live(tmp_path: Path, smtp_server: SmtpServer) -> Iterator[str]:  # noqa: F81
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
-            proc.wait(15)
+            proc.wait(30)  # two web processes on a busy machine can take a while to drain
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()

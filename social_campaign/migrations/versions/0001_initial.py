@@ -32,6 +32,24 @@ def upgrade() -> None:
     sa.Column('updated_at', social_campaign.models.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('channel')
     )
+    op.create_table('badgemaker',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('campaign', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('maker_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('first_at', social_campaign.models.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('campaign', 'maker_hash', name='uq_badgemaker')
+    )
+    with op.batch_alter_table('badgemaker', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_badgemaker_campaign'), ['campaign'], unique=False)
+
+    op.create_table('campaigncounter',
+    sa.Column('campaign', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('confirmed', sa.Integer(), nullable=False),
+    sa.Column('reconciled_at', social_campaign.models.UTCDateTime(), nullable=True),
+    sa.Column('updated_at', social_campaign.models.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('campaign')
+    )
     op.create_table('campaignrevision',
     sa.Column('campaign', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('content_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -94,6 +112,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('dedupe_key')
     )
     with op.batch_alter_table('emailmessage', schema=None) as batch_op:
+        batch_op.create_index('ix_email_address', ['to_canonical', 'campaign'], unique=False)
         batch_op.create_index('ix_email_due', ['state', 'not_before'], unique=False)
         batch_op.create_index(batch_op.f('ix_emailmessage_campaign'), ['campaign'], unique=False)
         batch_op.create_index(batch_op.f('ix_emailmessage_to_canonical'), ['to_canonical'], unique=False)
@@ -120,6 +139,72 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('outboxitem', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_outboxitem_delivery_id'), ['delivery_id'], unique=True)
+
+    op.create_table('pledge',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('campaign', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
+    sa.Column('email_canonical', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
+    sa.Column('active_email', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=True),
+    sa.Column('country', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=True),
+    sa.Column('postcode', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('fraud_reason', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
+    sa.Column('ip_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('confirm_token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('withdraw_token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('share_token', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('variant', sa.Integer(), nullable=True),
+    sa.Column('created_at', social_campaign.models.UTCDateTime(), nullable=False),
+    sa.Column('confirmed_at', social_campaign.models.UTCDateTime(), nullable=True),
+    sa.Column('withdrawn_at', social_campaign.models.UTCDateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('campaign', 'active_email', name='uq_pledge_active_email'),
+    sa.UniqueConstraint('confirm_token_hash'),
+    sa.UniqueConstraint('share_token'),
+    sa.UniqueConstraint('withdraw_token_hash')
+    )
+    with op.batch_alter_table('pledge', schema=None) as batch_op:
+        batch_op.create_index('ix_pledge_campaign_status', ['campaign', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_pledge_email_canonical'), ['email_canonical'], unique=False)
+
+    op.create_table('pledgerelease',
+    sa.Column('campaign', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('goal', sa.Integer(), nullable=False),
+    sa.Column('evaluated_at', social_campaign.models.UTCDateTime(), nullable=True),
+    sa.Column('confirmed_at_evaluation', sa.Integer(), nullable=True),
+    sa.Column('fired_at', social_campaign.models.UTCDateTime(), nullable=True),
+    sa.Column('deliveries_created', sa.Boolean(), nullable=False),
+    sa.Column('fanout_cursor', sa.Integer(), nullable=False),
+    sa.Column('fanout_done', sa.Boolean(), nullable=False),
+    sa.Column('notified', sa.Integer(), nullable=False),
+    sa.Column('updated_at', social_campaign.models.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('campaign')
+    )
+    op.create_table('ratehit',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('campaign', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('ip_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('at', social_campaign.models.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('ratehit', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ratehit_at'), ['at'], unique=False)
+        batch_op.create_index('ix_ratehit_lookup', ['campaign', 'ip_hash', 'at'], unique=False)
+
+    op.create_table('shareclick',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('campaign', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('pledge_id', sa.Integer(), nullable=False),
+    sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('at', social_campaign.models.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('shareclick', schema=None) as batch_op:
+        batch_op.create_index('ix_shareclick_campaign_channel', ['campaign', 'channel'], unique=False)
+        batch_op.create_index(batch_op.f('ix_shareclick_pledge_id'), ['pledge_id'], unique=False)
 
     op.create_table('taskrun',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -158,6 +243,22 @@ def downgrade() -> None:
 
     op.drop_table('attempt')
     op.drop_table('taskrun')
+    with op.batch_alter_table('shareclick', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_shareclick_pledge_id'))
+        batch_op.drop_index('ix_shareclick_campaign_channel')
+
+    op.drop_table('shareclick')
+    with op.batch_alter_table('ratehit', schema=None) as batch_op:
+        batch_op.drop_index('ix_ratehit_lookup')
+        batch_op.drop_index(batch_op.f('ix_ratehit_at'))
+
+    op.drop_table('ratehit')
+    op.drop_table('pledgerelease')
+    with op.batch_alter_table('pledge', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_pledge_email_canonical'))
+        batch_op.drop_index('ix_pledge_campaign_status')
+
+    op.drop_table('pledge')
     with op.batch_alter_table('outboxitem', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outboxitem_delivery_id'))
 
@@ -167,6 +268,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_emailmessage_to_canonical'))
         batch_op.drop_index(batch_op.f('ix_emailmessage_campaign'))
         batch_op.drop_index('ix_email_due')
+        batch_op.drop_index('ix_email_address')
 
     op.drop_table('emailmessage')
     with op.batch_alter_table('delivery', schema=None) as batch_op:
@@ -175,5 +277,10 @@ def downgrade() -> None:
 
     op.drop_table('delivery')
     op.drop_table('campaignrevision')
+    op.drop_table('campaigncounter')
+    with op.batch_alter_table('badgemaker', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_badgemaker_campaign'))
+
+    op.drop_table('badgemaker')
     op.drop_table('account')
     # ### end Alembic commands ###

@@ -10,8 +10,9 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 
+from social_campaign.campaign.model import Campaign
 from social_campaign.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from social_campaign.pledges import intake, tokens
 from social_campaign.pledges.abuse import validate_form
@@ -62,15 +63,20 @@ async def pledge(request: Request, slug: str) -> Response:
         progress = await run_in_threadpool(current_progress, request, campaign)
         context = await run_in_threadpool(page_context, request, campaign, progress, form=fields, error=str(exc))
         return deps.render(request, "campaign.html", context, status_code=400)  # type: ignore[no-any-return]
-    ip = deps.client_ip(request, svc.settings)
-    await run_in_threadpool(_submit, request, campaign, form, ip)
-    return deps.render(request, "thanks.html", {"campaign": campaign}, status_code=200)  # type: ignore[no-any-return]
+    item = intake.prepare(svc.settings, campaign, form, deps.client_ip(request, svc.settings), deps.now())
+    assert svc.pledge_writer is not None
+    await svc.pledge_writer.store(item)  # group commit: answered only once the pledge's transaction has committed
+    return _thanks(request, campaign)
 
 
-def _submit(request: Request, campaign: object, form: object, ip: str) -> None:
-    svc = deps.services(request)
-    with svc.write_lock:
-        intake.submit(svc.settings, svc.engine, campaign, form, ip, deps.now())  # type: ignore[arg-type]
+def _thanks(request: Request, campaign: Campaign) -> Response:
+    """The one answer to every well-formed pledge. It depends on the campaign alone, so it is rendered once."""
+    pages = deps.services(request).pages
+    key = ("thanks.html", campaign.slug, campaign.content_hash)
+    body = pages.get(key)
+    if body is None:
+        body = pages[key] = deps.render(request, "thanks.html", {"campaign": campaign}).body
+    return HTMLResponse(body)
 
 
 @router.get("/c/{slug}/confirm/{token}")
