@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
-import click
 import typer.main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,26 +39,29 @@ def cli_reference() -> str:
     group = typer.main.get_command(typer_app)
     out: list[str] = []
 
-    def walk(cmd: click.Command, path: list[str], parent: click.Context | None) -> None:
-        ctx = click.Context(cmd, info_name=" ".join(path), parent=None, terminal_width=110, max_content_width=110)
-        if path != ["social-campaign"] or not isinstance(cmd, click.Group):
-            out.append(f"#### `{' '.join(path)}`\n\n```\n{cmd.get_help(ctx).rstrip()}\n```\n")
-        if isinstance(cmd, click.Group):
-            for sub_name in sorted(cmd.list_commands(ctx)):
-                sub = cmd.get_command(ctx, sub_name)
-                if sub is not None and not sub.hidden:
-                    walk(sub, [*path, sub_name], ctx)
+    context_class = type(group.make_context("social-campaign", ["--help"], resilient_parsing=True))
 
-    walk(group, ["social-campaign"], None)
+    def walk(cmd: Any, path: list[str]) -> None:
+        ctx = context_class(cmd, info_name=" ".join(path), terminal_width=110, max_content_width=110)
+        is_group = hasattr(cmd, "list_commands")
+        if not is_group:
+            out.append(f"#### `{' '.join(path)}`\n\n```\n{cmd.get_help(ctx).rstrip()}\n```\n")
+            return
+        for sub_name in cmd.list_commands(ctx):
+            sub = cmd.get_command(ctx, sub_name)
+            if sub is not None and not sub.hidden:
+                walk(sub, [*path, sub_name])
+
+    walk(group, ["social-campaign"])
     return "\n".join(out).rstrip()
 
 
 def render(text: str) -> str:
     for marker, body in (("settings", settings_table()), ("cli", cli_reference())):
-        pattern = re.compile(rf"(<!-- {marker}:start -->\n).*?(\n<!-- {marker}:end -->)", re.S)
+        pattern = re.compile(rf"(<!-- {marker}:start -->\n).*?(<!-- {marker}:end -->)", re.S)
         if not pattern.search(text):
             raise SystemExit(f"README.md: marker <!-- {marker}:start --> … <!-- {marker}:end --> missing")
-        text = pattern.sub(lambda m, body=body: m.group(1) + body + m.group(2), text)
+        text = pattern.sub(lambda m, body=body: m.group(1) + body + "\n" + m.group(2), text)
     return text
 
 
