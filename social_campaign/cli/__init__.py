@@ -10,10 +10,9 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-import click
 import typer
 
-from social_campaign.cli import campaign, graphics, pledges, run
+from social_campaign.cli import campaign, graphics, mail, outbox, pledges, run
 from social_campaign.cli.common import console_err
 from social_campaign.errors import CampaignError, SocialCampaignError
 
@@ -26,7 +25,7 @@ typer_app = typer.Typer(
     rich_markup_mode=None,
 )
 
-for module in (campaign, run, pledges, graphics):
+for module in (campaign, run, pledges, graphics, outbox, mail):
     module.register(typer_app)
 
 
@@ -35,7 +34,10 @@ class CLI:
 
     def __call__(self, args: list[str] | None = None, prog_name: str = "social-campaign") -> Any:
         try:
-            return typer_app(args=args, prog_name=prog_name, standalone_mode=False)
+            result = typer_app(args=args, prog_name=prog_name, standalone_mode=False)
+            if isinstance(result, int) and not isinstance(result, bool) and result != 0:
+                sys.exit(result)  # typer.Exit(code) comes back as a return value when standalone_mode is off
+            return result
         except CampaignError as exc:
             for problem in exc.problems:
                 console_err.print(str(problem), markup=False, highlight=False, soft_wrap=True)
@@ -43,19 +45,22 @@ class CLI:
         except SocialCampaignError as exc:
             console_err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
             sys.exit(1)
-        except click.exceptions.Abort:
+        except typer.Abort:
             console_err.print("aborted", markup=False)
             sys.exit(130)
-        except click.exceptions.Exit as exc:
-            sys.exit(exc.exit_code)
-        except click.ClickException as exc:
-            console_err.print(f"error: {exc.format_message()}", markup=False, highlight=False, soft_wrap=True)
+        except typer.Exit as exc:
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             sys.exit(130)
         except SystemExit:
             raise
-        except Exception as exc:  # a bug: still one line, never a traceback
+        except Exception as exc:
+            if _is_usage_error(exc):  # typer's (vendored) click: unknown option, missing argument, bad value
+                ctx = getattr(exc, "ctx", None)
+                where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+                console_err.print(f"error: {exc.format_message()}{where}", markup=False, highlight=False, soft_wrap=True)  # type: ignore[attr-defined]
+                sys.exit(getattr(exc, "exit_code", 2))
+            # a bug: still one line, never a traceback
             console_err.print(
                 f"error: unexpected {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} (please report this)",
                 markup=False,
@@ -63,6 +68,11 @@ class CLI:
                 soft_wrap=True,
             )
             sys.exit(70)
+
+
+def _is_usage_error(exc: Exception) -> bool:
+    """A click-style usage error, whichever click raised it (Typer vendors its own copy)."""
+    return any(cls.__name__ == "ClickException" for cls in type(exc).__mro__) and hasattr(exc, "format_message")
 
 
 app = CLI()
