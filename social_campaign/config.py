@@ -94,7 +94,7 @@ class Settings(BaseSettings):
     mail_connections: int = Field(
         8, ge=1, le=64, description="SMTP connections each mail worker keeps open and reuses (one DB commit per round over them)."
     )
-    max_emails_per_address: int = Field(5, ge=1, description="No address gets more emails than this per campaign.")
+    max_emails_per_address: int = Field(5, ge=1, description="No address gets more emails than this per campaign; the last is kept for the release news.")
     pledge_rate_limits: Annotated[str, NoDecode] = Field(
         "1/60s,5/300s", description="Per client IP per campaign, as count/window pairs; empty turns limits off."
     )

@@ -146,8 +146,14 @@ class Batch:
             notify.email_for(settings, e.campaign, e.supporter or resolved[e.key], duplicate=e.duplicate or e.key in taken)
             for e in self.emails
         ]
-        enqueue_many(conn, emails, max_per_address=settings.max_emails_per_address)
+        enqueue_many(conn, emails, max_per_address=pre_release_cap(settings))
         self.known, self.rows, self.new, self.emails = {}, [], {}, []
+
+
+def pre_release_cap(settings: Settings) -> int:
+    """Emails an address may get before the release: the cap less one, kept for the release news ("it's time" or
+    "goal not reached"), so that duplicates never crowd a confirmed supporter out of the email that matters most."""
+    return max(1, settings.max_emails_per_address - 1)
 
 
 def store_all(conn: Connection, settings: Settings, items: list[Intake]) -> None:

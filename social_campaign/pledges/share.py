@@ -32,7 +32,7 @@ from social_campaign.pledges.release import share_text_for
 
 #: Channels the redirect knows, in the order the share page shows them.
 NETWORKS = ("x", "bluesky", "facebook", "mastodon")
-DOWNLOADS = ("badge",)
+DOWNLOADS = ("badge", "cards")
 CHANNELS = NETWORKS + DOWNLOADS
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
@@ -91,8 +91,8 @@ def target_url(settings: Settings, campaign: Campaign, pledge: Pledge, channel: 
         return f"https://www.facebook.com/sharer/sharer.php?u={quote(campaign_link(settings, campaign), safe='')}"
     if channel == "mastodon":
         return f"https://{mastodon_server(server)}/share?text={quote(text, safe='')}"
-    if channel == "badge":
-        return f"/c/{campaign.slug}/badge"
+    if channel in DOWNLOADS:
+        return f"/c/{campaign.slug}/{channel}"
     raise NotFound(f"unknown share channel {channel!r}")
 
 

@@ -30,7 +30,7 @@ from social_campaign.errors import WebError
 from social_campaign.pledges.counter import ProgressCache
 from social_campaign.pledges.writer import PledgeWriter
 from social_campaign.web import deps
-from social_campaign.web.routes import admin, badge, campaign, health, pledge, share
+from social_campaign.web.routes import admin, badge, campaign, cards, health, pledge, share
 from social_campaign.web.store import CampaignStore
 
 log = logging.getLogger(__name__)
@@ -144,7 +144,7 @@ def create_app(settings: Settings, engine: Engine | None = None, *, campaigns: l
         log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
         return error_response(request, 500, "something went wrong on our side; please try again later")
 
-    for module in (health, campaign, pledge, share, badge, admin):
+    for module in (health, campaign, pledge, share, badge, cards, admin):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     app.add_middleware(SecurityHeaders)

@@ -1,0 +1,63 @@
+"""The campaign's infographic cards for supporters: ``GET /c/{slug}/cards`` (every card in every size, with alt text)
+and ``GET /c/{slug}/cards/{name}/{target}.png`` (the image, rendered once into ``DATA_DIR/cards`` and cached by
+content hash, so an edited spec is re-rendered and an unchanged one never is).
+
+The cards are the campaign's ``infographics/*.toml`` specs (see docs/GRAPHICS.md); a spec that does not load is left
+off the page rather than breaking it (``check`` reports it to the manager).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
+
+from social_campaign.campaign.model import Campaign
+from social_campaign.errors import NotFound, SocialCampaignError
+from social_campaign.graphics.cards import TARGETS, render_cached
+from social_campaign.graphics.specs import CardSpec, load_spec
+from social_campaign.web import deps
+
+router = APIRouter()
+LABELS = {"x": "X post", "facebook": "Facebook post", "square": "Square (Instagram)", "portrait": "Portrait (Instagram)"}
+
+
+def campaign_cards(campaign: Campaign) -> list[CardSpec]:
+    """The campaign's cards: every spec in its ``infographics/`` folder that loads."""
+    specs = []
+    for path in sorted((campaign.root / "infographics").glob("*.toml")):
+        try:
+            specs.append(load_spec(path))
+        except SocialCampaignError:
+            continue
+    return specs
+
+
+@router.get("/c/{slug}/cards")
+def cards_page(request: Request, slug: str) -> object:
+    campaign = deps.campaign(request, slug)
+    cards = [
+        {"name": spec.name, "alt": spec.alt_text, "sizes": [(t, LABELS[t], *TARGETS[t]) for t in TARGETS]}
+        for spec in campaign_cards(campaign)
+    ]
+    return deps.render(request, "cards.html", {"campaign": campaign, "cards": cards})
+
+
+@router.get("/c/{slug}/cards/{name}/{target}.png")
+async def card_image(request: Request, slug: str, name: str, target: str, download: bool = False) -> FileResponse:
+    campaign = deps.campaign(request, slug)
+    if target not in TARGETS:
+        raise NotFound(f"card size {target!r}: choose one of {', '.join(TARGETS)}")
+    spec = next((s for s in campaign_cards(campaign) if s.name == name), None)
+    if spec is None:
+        raise NotFound(f"no card named {name!r} in this campaign")
+    out_dir: Path = deps.services(request).settings.data_dir / "cards"
+    path, _alt = await run_in_threadpool(render_cached, spec, target, out_dir)
+    headers = {"Cache-Control": "public, max-age=3600"}
+    filename = f"{campaign.slug}-{spec.name}-{target}.png"
+    return FileResponse(
+        path, media_type="image/png", headers=headers, filename=filename if download else None,
+        content_disposition_type="attachment" if download else "inline",
+    )

@@ -1,0 +1,64 @@
+"""Card downloads for supporters: every card of the shipped campaign in every size, rendered once and cached."""
+
+from __future__ import annotations
+
+import html
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+from sqlalchemy.engine import Engine
+
+from social_campaign.campaign.loader import load_campaign
+from social_campaign.config import Settings
+from social_campaign.graphics.cards import TARGETS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def web(client_for: Callable[..., TestClient], engine: Engine) -> TestClient:
+    return client_for(engine, [load_campaign(ROOT / "schedule.toml")])
+
+
+def test_cards_page_lists_every_card_in_every_size_with_alt_text(web: TestClient) -> None:
+    page = web.get("/c/childrens-day/cards")
+    assert page.status_code == 200
+    for name in ("show-support", "us-stands-alone", "infant-mortality"):
+        for target in TARGETS:
+            assert f"/c/childrens-day/cards/{name}/{target}.png?download=1" in page.text
+    assert page.text.count('alt="') == 3 and 'alt=""' not in page.text
+
+
+@pytest.mark.parametrize("target", list(TARGETS))
+def test_card_image_has_the_networks_size(web: TestClient, target: str) -> None:
+    response = web.get(f"/c/childrens-day/cards/us-stands-alone/{target}.png")
+    assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+    assert Image.open(io.BytesIO(response.content)).size == TARGETS[target]
+
+
+def test_card_is_rendered_once_then_served_from_the_cache(web: TestClient, web_settings: Settings) -> None:
+    first = web.get("/c/childrens-day/cards/show-support/square.png?download=1")
+    assert first.status_code == 200
+    assert first.headers["content-disposition"] == 'attachment; filename="childrens-day-show-support-square.png"'
+    [cached] = (web_settings.data_dir / "cards").glob("show-support-square-*.png")
+    stamp = cached.stat().st_mtime_ns
+    again = web.get("/c/childrens-day/cards/show-support/square.png")
+    assert again.content == first.content and cached.stat().st_mtime_ns == stamp
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/c/childrens-day/cards/show-support/huge.png", "card size 'huge'"),
+        ("/c/childrens-day/cards/nope/x.png", "no card named 'nope'"),
+        ("/c/other/cards", ""),
+    ],
+)
+def test_unknown_cards_are_404(web: TestClient, path: str, message: str) -> None:
+    response = web.get(path)
+    assert response.status_code == 404 and message in html.unescape(response.text)
+    assert "Traceback" not in response.text
