@@ -29,18 +29,27 @@ class Run:
     max_rss_mb: float
 
 
+#: Starts the CLI and reports its peak resident memory. It runs in a small process of its own because Linux carries a
+#: parent's peak RSS over into a forked child (``ru_maxrss`` survives exec): measured straight from the pytest process,
+#: the child would report pytest's own size.
+LAUNCHER = """
+import os, subprocess, sys
+proc = subprocess.Popen(sys.argv[2:], stdout=open(sys.argv[1] + ".stdout", "wb"), stderr=open(sys.argv[1] + ".stderr", "wb"))
+_, status, usage = os.wait4(proc.pid, 0)
+print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)
+"""
+
+
 def run_cli(args: list[str], cwd: Path) -> Run:
     """Run the CLI in a real subprocess and measure that process' own peak resident memory (``wait4``)."""
-    out_path, err_path = cwd / ".stdout", cwd / ".stderr"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOCIAL_CAMPAIGN_")}
     env["COLUMNS"] = "200"
-    with out_path.open("wb") as out, err_path.open("wb") as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "social_campaign", *args], cwd=cwd, stdout=out, stderr=err, env=env
-        )
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-    return Run(proc.returncode, out_path.read_text(), err_path.read_text(), usage.ru_maxrss / 1024)
+    launched = subprocess.run(
+        [sys.executable, "-c", LAUNCHER, str(cwd / ".run"), sys.executable, "-m", "social_campaign", *args],
+        cwd=cwd, env=env, capture_output=True, text=True, check=True,
+    )
+    code, maxrss_kb = (int(v) for v in launched.stdout.split())
+    return Run(code, (cwd / ".run.stdout").read_text(), (cwd / ".run.stderr").read_text(), maxrss_kb / 1024)
 
 
 @pytest.fixture
