@@ -33,8 +33,12 @@ check: $(VENV)/.installed
 test: $(VENV)/.installed-test system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+lint: $(VENV)/.installed-test
+	$(BIN)/pip install -q ruff
+	$(BIN)/ruff check .
+
 bench: $(VENV)/.installed-test
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks $(NAME)
 
 migration: $(VENV)/.installed
 	$(BIN)/python scripts/regenerate_migration.py

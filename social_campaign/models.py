@@ -61,7 +61,7 @@ OPEN_STATES = frozenset({DeliveryState.scheduled, DeliveryState.cancelled, Deliv
 
 
 class Delivery(SQLModel, table=True):
-    """One post × channel × occurrence. ``occurrence`` is "" for an ``at`` post and the UTC ISO time for a cron one."""
+    """One delivery for each post, channel and occurrence. ``occurrence`` is "" for an ``at`` post and the UTC ISO time for a cron one."""
 
     __table_args__ = (
         UniqueConstraint("campaign", "post_id", "channel", "occurrence", name="uq_delivery_key"),

@@ -37,7 +37,7 @@ def test_placeholder_refused(monkeypatch: pytest.MonkeyPatch, value: str) -> Non
 
 def test_incomplete_credentials_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SOCIAL_CAMPAIGN_X_CONSUMER_KEY", "ck-123")
-    with pytest.raises(ConfigError, match="X \\(OAuth 1.0a\\) credentials are incomplete: missing SOCIAL_CAMPAIGN_X_CONSUMER_SECRET"):
+    with pytest.raises(ConfigError, match=r"X \(OAuth 1\.0a\) credentials are incomplete: missing SOCIAL_CAMPAIGN_X_CONSUMER_SECRET"):
         load_settings(_env_file=None)
 
 

@@ -12,7 +12,13 @@ from rich.text import Text
 
 from social_campaign.campaign.check import count_deliveries, run_check
 from social_campaign.campaign.model import Campaign
-from social_campaign.cli.common import ScheduleOption, console, console_err, get_settings, schedule_path
+from social_campaign.cli.common import (
+    ScheduleOption,
+    console,
+    console_err,
+    get_settings,
+    schedule_path,
+)
 from social_campaign.errors import CampaignError
 from social_campaign.text import facebook_length, x_weighted_length
 

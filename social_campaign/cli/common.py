@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +18,15 @@ ScheduleOption = Annotated[
     Path | None,
     typer.Option("--schedule", "-s", help="Campaign file (default: ./schedule.toml or SOCIAL_CAMPAIGN_SCHEDULE).", show_default=False),
 ]
+
+
+def configure_logging(settings: Settings) -> None:
+    """Log lines at SOCIAL_CAMPAIGN_LOG_LEVEL; the libraries' per-run chatter (APScheduler, Alembic) only at WARNING."""
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
+    )
+    for noisy in ("apscheduler", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def get_settings() -> Settings:

@@ -6,10 +6,22 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
-from social_campaign.cli.common import ScheduleOption, console, console_err, get_settings, schedule_path
+from social_campaign.cli.common import (
+    ScheduleOption,
+    console,
+    console_err,
+    get_settings,
+    schedule_path,
+)
 
 infographics_app = typer.Typer(help="Infographic cards rendered from infographics/*.toml specs.", no_args_is_help=True)
 

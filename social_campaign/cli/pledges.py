@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -11,6 +10,7 @@ from rich.table import Table
 
 from social_campaign.cli.common import (
     ScheduleOption,
+    configure_logging,
     console,
     get_settings,
     schedule_path,
@@ -42,7 +42,7 @@ def serve(
     settings = get_settings()
     if schedule is not None:
         settings = settings.model_copy(update={"schedule": schedule})
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings)
     engine = engine_for(settings)  # the schema is upgraded once, here, before any web process starts
     settings.key  # noqa: B018  (created now, once, so that every web process signs forms with the same key)
     options: dict[str, Any] = {

@@ -9,7 +9,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from social_campaign.cli.common import ScheduleOption, console, get_settings
+from social_campaign.cli.common import (
+    ScheduleOption,
+    configure_logging,
+    console,
+    get_settings,
+)
 from social_campaign.config import Settings
 
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
@@ -19,11 +24,7 @@ def _settings(schedule: Path | None) -> Settings:
     settings = get_settings()
     if schedule is not None:
         settings = settings.model_copy(update={"schedule": schedule})
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
-    )
-    for noisy in ("apscheduler", "alembic"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    configure_logging(settings)
     return settings
 
 
