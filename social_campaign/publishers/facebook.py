@@ -81,7 +81,9 @@ class FacebookPublisher(Publisher):
             raise ConfigError("Facebook has no credentials: set SOCIAL_CAMPAIGN_FACEBOOK_PAGE_ID and SOCIAL_CAMPAIGN_FACEBOOK_PAGE_TOKEN")
         quiet_credential_loggers()
         self.page_id = settings.facebook_page_id
-        self.session = _GraphSession(facebook.FACEBOOK_GRAPH_URL, settings.facebook_graph_url, settings.request_timeout)
+        self.session = _GraphSession(
+            facebook.FACEBOOK_GRAPH_URL, settings.facebook_graph_url, settings.request_timeout, settings.worker_threads
+        )
         self.graph = facebook.GraphAPI(
             access_token=settings.facebook_page_token.get_secret_value(), timeout=settings.request_timeout, session=self.session
         )

@@ -28,8 +28,12 @@ from social_campaign.errors import OutcomeUnknown, PublishError, Transient
 class BaseURLSession(requests.Session):
     """A ``requests.Session`` that sends ``public_base…`` URLs to ``base_url…`` with a default timeout."""
 
-    def __init__(self, public_base: str, base_url: str, timeout: float) -> None:
+    def __init__(self, public_base: str, base_url: str, timeout: float, pool_size: int = 10) -> None:
         super().__init__()
+        # One kept-alive connection per sending thread (requests keeps 10 by default and opens the rest per request).
+        adapter = requests.adapters.HTTPAdapter(pool_connections=2, pool_maxsize=max(10, pool_size))
+        self.mount("https://", adapter)
+        self.mount("http://", adapter)
         self.public_base = public_base.rstrip("/")
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout

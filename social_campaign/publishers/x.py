@@ -66,7 +66,7 @@ class XPublisher(Publisher):
     def __init__(self, *, settings: Settings, engine: Engine) -> None:
         quiet_credential_loggers()
         self.settings = settings
-        self.session = BaseURLSession(TWEEPY_HOST, settings.x_api_url, settings.request_timeout)
+        self.session = BaseURLSession(TWEEPY_HOST, settings.x_api_url, settings.request_timeout, settings.worker_threads)
         self._tokens: XTokenStore | None = None
         self._oauth1: OAuth1 | None = None
         if settings.x_oauth1_configured:
