@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import re
+import socket
+import threading
+import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
@@ -107,3 +112,40 @@ def links_in(text: str) -> dict[str, str]:
 def with_settings(settings: Settings, **changes: object) -> Settings:
     """A validated copy of ``settings`` with ``changes`` (``model_copy`` would skip validation)."""
     return Settings(**{**settings.model_dump(), **changes}, _env_file=None)  # type: ignore[call-arg]
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+#: Debian's Chromium as root on a machine with no network: no sandbox, no GPU, no background connections.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+BROWSER_MARKS = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed at /usr/bin/chromium"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def live_server(app: object, port: int) -> Iterator[str]:
+    """``app`` served by a real uvicorn on 127.0.0.1:``port`` in a background thread; yields its base URL."""
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))  # type: ignore[arg-type]
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not srv.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(10)
+
+
+def launch_chromium(playwright: object) -> object:
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)  # type: ignore[attr-defined]

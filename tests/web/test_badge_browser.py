@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from PIL import Image
 from sqlalchemy.engine import Engine
 
@@ -20,14 +16,9 @@ from social_campaign.graphics.badge import make_badge
 from social_campaign.web.app import create_app
 from tests.graphics.imaging import encode, frame, scene
 from tests.graphics.test_badge import mean_abs_diff
-from tests.web.conftest import make_campaign
+from tests.web.conftest import BROWSER_MARKS, free_port, launch_chromium, live_server, make_campaign
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed at /usr/bin/chromium"),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture
@@ -36,18 +27,10 @@ def server(tmp_path: Path, engine: Engine, web_settings: Settings) -> Iterator[s
     frame(1080).save(tmp_path / "infographics" / "frame.png")
     spec = BadgeSpec(overlay=tmp_path / "infographics" / "frame.png", size=400, download_size=1080, shape="circle")
     campaign = dataclasses.replace(make_campaign(tmp_path), badge=spec)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     app = create_app(web_settings, engine, campaigns=[campaign])
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    while not srv.started:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
+    with live_server(app, port) as url:
+        yield url
 
 
 def test_drag_zoom_and_download(server: str, tmp_path: Path) -> None:
@@ -57,7 +40,7 @@ def test_drag_zoom_and_download(server: str, tmp_path: Path) -> None:
     photo.write_bytes(encode(scene((1200, 800)), "PNG"))
     errors: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
+        browser = launch_chromium(p)
         try:
             page = browser.new_page(accept_downloads=True)
             page.on(

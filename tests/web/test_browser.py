@@ -2,54 +2,42 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from sqlalchemy.engine import Engine
 
 from social_campaign.config import Settings
 from social_campaign.web.app import create_app
-from tests.web.conftest import links_in, make_campaign, with_settings
+from tests.web.conftest import (
+    BROWSER_MARKS,
+    free_port,
+    launch_chromium,
+    links_in,
+    live_server,
+    make_campaign,
+    with_settings,
+)
 from tests.web.test_pledge_flow import emails
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed at /usr/bin/chromium"),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture
 def server(tmp_path: Path, engine: Engine, web_settings: Settings) -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     settings = with_settings(web_settings, public_url=f"http://127.0.0.1:{port}", progress_interval=1.0)
     app = create_app(settings, engine, campaigns=[make_campaign(tmp_path)])
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    while not srv.started:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
+    with live_server(app, port) as url:
+        yield url
 
 
 def test_fill_the_form_and_watch_progress(server: str, engine: Engine) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        )
+        browser = launch_chromium(p)
         try:
             page = browser.new_page(timezone_id="Europe/Berlin", locale="en-GB")
             page.goto(f"{server}/c/childrens-day")
