@@ -72,46 +72,27 @@ def serve(
 
 def pledges(schedule: ScheduleOption = None) -> None:
     """Show the pledge funnel per campaign: pledged → confirmed → notified → clicked (per channel)."""
-    from sqlalchemy import func
-    from sqlmodel import Session, select
+    from sqlmodel import Session
 
     from social_campaign.campaign.loader import load_campaign
     from social_campaign.db import engine_for
-    from social_campaign.models import Pledge, PledgeStatus
+    from social_campaign.pledges.share import funnel
 
     settings = get_settings()
     campaign = load_campaign(schedule_path(schedule, settings))
     engine = engine_for(settings)
     with Session(engine) as session:
-        rows = session.exec(
-            select(Pledge.status, func.count()).where(Pledge.campaign == campaign.slug).group_by(Pledge.status)
-        ).all()
-        by_status = {status: int(n) for status, n in rows}
-        extra = _share_funnel(session, campaign.slug)
+        numbers = funnel(session, campaign)
+    engine.dispose()
     goal = campaign.pledge.goal if campaign.pledge else 0
     table = Table(title=f"{campaign.slug}: goal {goal}")
     table.add_column("step")
     table.add_column("count", justify="right")
-    real = sum(n for s, n in by_status.items() if s != PledgeStatus.fraud)
-    table.add_row("pledged", str(real))
-    table.add_row("confirmed", str(by_status.get(PledgeStatus.confirmed, 0)))
-    table.add_row("withdrawn", str(by_status.get(PledgeStatus.withdrawn, 0)))
-    table.add_row("fraud (never counted)", str(by_status.get(PledgeStatus.fraud, 0)))
-    if extra is None:
-        table.add_row("notified", "n/a")
-    else:
-        table.add_row("notified", str(extra.get("notified", 0)))
-        for channel, n in sorted((extra.get("clicked") or {}).items()):
-            table.add_row(f"clicked: {channel}", str(n))
+    for step in ("pledged", "confirmed", "withdrawn", "fraud", "notified"):
+        table.add_row("fraud (never counted)" if step == "fraud" else step, str(numbers[step]))
+    for channel, n in sorted(numbers["clicked"].items()):
+        table.add_row(f"clicked: {channel}", f"{n} ({numbers['clicks'][channel]} taps)")
     console.print(table)
-
-
-def _share_funnel(session: Any, slug: str) -> dict[str, Any] | None:
-    try:
-        from social_campaign.pledges.share import funnel
-    except ImportError:
-        return None
-    return dict(funnel(session, slug))
 
 
 def register(app: typer.Typer) -> None:

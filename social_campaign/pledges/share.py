@@ -123,6 +123,8 @@ def funnel(session: Session, campaign: str | Campaign) -> dict[str, Any]:
     return {
         "pledged": sum(int(n) for s, n in by_status.items() if s != PledgeStatus.fraud),
         "confirmed": int(by_status.get(PledgeStatus.confirmed, 0)),
+        "withdrawn": int(by_status.get(PledgeStatus.withdrawn, 0)),
+        "fraud": int(by_status.get(PledgeStatus.fraud, 0)),
         "notified": int(notified),
         "clicked": {c: int(n) for c, n in clicked.items()},
         "clicks": {c: int(n) for c, n in clicks.items()},
