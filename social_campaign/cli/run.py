@@ -118,6 +118,22 @@ def demo(
     run_demo(settings, source=schedule, minutes=minutes, keep=keep, serve=serve, out=console)
 
 
+def reconnect(
+    channel: Annotated[str, typer.Argument(help="The channel whose account was reconnected: x or facebook.")],
+    schedule: ScheduleOption = None,
+) -> None:
+    """After new credentials are set: check them, use the account again and requeue the posts it held."""
+    from social_campaign.db import engine_for
+    from social_campaign.models import utcnow
+    from social_campaign.scheduling.accounts import reconnect as reconnect_account
+
+    settings = _settings(schedule)
+    engine = engine_for(settings)
+    requeued = reconnect_account(settings, engine, channel, utcnow())
+    engine.dispose()
+    console.print(f"{channel}: account in use again; {requeued} held post{'s' if requeued != 1 else ''} requeued")
+
+
 def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
@@ -130,5 +146,6 @@ def register(app: typer.Typer) -> None:
     app.command("worker")(worker)
     app.command("scheduler")(scheduler)
     app.command("status")(status)
+    app.command("reconnect")(reconnect)
     app.command("demo")(demo)
     app.add_typer(db_app, name="db")
