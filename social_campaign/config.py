@@ -89,6 +89,11 @@ class Settings(BaseSettings):
     smtp_url: SecretStr | None = Field(
         None, description="smtp://user:pass@host:port or smtps://…; unset: mail goes to DATA_DIR/mail as .eml files."
     )
+    manager_email: str | None = Field(
+        None,
+        description="Gets an email for each manager notice (account to reconnect, missed post, refused edit); "
+        "unset: notices show only in `status` and /admin.",
+    )
     mail_from: str = Field("Campaign <campaign@localhost>", description="From address of every email.")
     mail_rate: float = Field(0.0, ge=0, description="Emails per second per worker (0: as fast as the server takes them).")
     mail_connections: int = Field(
@@ -110,6 +115,13 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_slash(cls, v: str) -> str:
         return v.rstrip("/")
+
+    @field_validator("manager_email")
+    @classmethod
+    def _check_manager_email(cls, v: str | None) -> str | None:
+        if v is not None and (v.count("@") != 1 or v.startswith("@") or v.endswith("@") or any(c.isspace() for c in v)):
+            raise ValueError(f"{v!r} is not an email address")
+        return v or None
 
     @field_validator("pledge_rate_limits")
     @classmethod

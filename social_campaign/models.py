@@ -168,6 +168,7 @@ class ManagerNotice(SQLModel, table=True):
     message: str = Field(sa_column=Column(Text, nullable=False))
     dedupe_key: str = Field(max_length=200, unique=True)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    emailed_at: datetime | None = _ts()  # queued to SOCIAL_CAMPAIGN_MANAGER_EMAIL (or passed over as too old)
 
 
 # --- pledges, mail and web (owned by pledges/, mail/ and web/) --------------------------------------------------------

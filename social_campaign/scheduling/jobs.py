@@ -39,6 +39,7 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("social_campaign.scheduling.jobs:missed", lambda s: 30.0),
     JobSpec("social_campaign.scheduling.jobs:pledge_release", lambda s: 5.0),
     JobSpec("social_campaign.scheduling.jobs:pledge_counter", lambda s: s.progress_interval),
+    JobSpec("social_campaign.scheduling.jobs:manager_mail", lambda s: 30.0),
 )
 
 
@@ -110,17 +111,19 @@ def missed(settings: Settings, engine: Engine, now: datetime) -> int:
 
 
 def pledge_release(settings: Settings, engine: Engine, now: datetime) -> Any:
-    return _optional("social_campaign.pledges.release:tick", settings, engine, now)
+    from social_campaign.pledges.release import tick
+
+    return tick(settings, engine, now)
 
 
 def pledge_counter(settings: Settings, engine: Engine, now: datetime) -> Any:
-    return _optional("social_campaign.pledges.counter:flush", settings, engine, now)
+    from social_campaign.pledges.counter import flush
+
+    return flush(settings, engine, now)
 
 
-def _optional(ref: str, settings: Settings, engine: Engine, now: datetime) -> Any:
-    try:
-        fn = resolve(ref)
-    except (ImportError, AttributeError):
-        log.debug("%s is not available; skipped", ref)
-        return None
-    return fn(settings, engine, now)
+def manager_mail(settings: Settings, engine: Engine, now: datetime) -> int:
+    """Email new manager notices to SOCIAL_CAMPAIGN_MANAGER_EMAIL (through the mail queue)."""
+    from social_campaign.scheduling.notices import mail_manager
+
+    return mail_manager(settings, engine, now)

@@ -124,6 +124,7 @@ def upgrade() -> None:
     sa.Column('message', sa.Text(), nullable=False),
     sa.Column('dedupe_key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('created_at', social_campaign.models.UTCDateTime(), nullable=False),
+    sa.Column('emailed_at', social_campaign.models.UTCDateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('dedupe_key')
     )
