@@ -34,8 +34,9 @@ test: $(VENV)/.installed-test system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test
-	$(BIN)/pip install -q ruff
+	$(BIN)/pip install -q ruff mypy
 	$(BIN)/ruff check .
+	$(BIN)/mypy social_campaign
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks $(NAME)

@@ -494,13 +494,13 @@ def _pledge(ctx: Context, doc: dict[str, Any], values: dict[str, str | None]) ->
                 variants.append(text)
                 ctx.variant_texts.append((ctx.show(file), text))
         for channel in chans:
-            file = msgs.channel_file(messages_dir, message, channel)
-            if file is not None:
-                text = _text(ctx, file, values)
+            channel_file = msgs.channel_file(messages_dir, message, channel)
+            if channel_file is not None:
+                text = _text(ctx, channel_file, values)
                 if text is not None:
                     org_texts[channel] = text
                     ctx.pledge_texts[channel] = text
-                    ctx.text_sources[("[pledge]", channel)] = (ctx.show(file), 1)
+                    ctx.text_sources[("[pledge]", channel)] = (ctx.show(channel_file), 1)
     if goal is None or deadline is None or fire_at is None or message is None or not variants:
         return None
     return PledgeSpec(

@@ -39,7 +39,7 @@ def _parse(path: Path) -> MimeMessage:
 
 def _text(msg: MimeMessage) -> str:
     part = msg.get_body(("plain",))
-    return part.get_content() if part is not None else ""  # type: ignore[union-attr]
+    return part.get_content() if part is not None else ""
 
 
 def folder_entries(settings: Settings, limit: int) -> list[Entry]:

@@ -108,7 +108,7 @@ class ProgressCache:
             if value is None:
                 value = compute()
                 self._values[key] = (time.monotonic(), value)
-        return value  # type: ignore[no-any-return]
+        return value
 
     def invalidate(self, key: str) -> None:
         """Drop ``key`` and everything derived from it (``key.json``)."""

@@ -60,7 +60,7 @@ def fallback_state(spec: PledgeSpec, confirmed: int, now: datetime) -> str:
 
 def _release_row(engine: Engine, slug: str) -> Any:
     try:
-        from social_campaign.models import PledgeRelease  # type: ignore[attr-defined]
+        from social_campaign.models import PledgeRelease
     except ImportError:
         return None
     from sqlmodel import Session

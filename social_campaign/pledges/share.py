@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from sqlalchemy import distinct, func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from social_campaign.campaign.model import Campaign
 from social_campaign.config import Settings
@@ -114,7 +114,7 @@ def funnel(session: Session, campaign: str | Campaign) -> dict[str, Any]:
         )
     ).one()
     clicked = dict(session.exec(
-        select(ShareClick.channel, func.count(distinct(ShareClick.pledge_id))).where(ShareClick.campaign == slug)
+        select(ShareClick.channel, func.count(distinct(col(ShareClick.pledge_id)))).where(ShareClick.campaign == slug)
         .group_by(ShareClick.channel)
     ).all())
     clicks = dict(session.exec(

@@ -64,7 +64,7 @@ class NotJSON(requests.RequestException):
 
 
 class _GraphSession(BaseURLSession):
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def request(self, method: str, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         response = super().request(method, url, *args, **kwargs)
         if "json" not in response.headers.get("content-type", ""):
             raise NotJSON(f"HTTP {response.status_code} with a {response.headers.get('content-type') or 'missing'} body", response=response)
@@ -110,12 +110,13 @@ class FacebookPublisher(Publisher):
             photo_ids = []
             for media in post.media:
                 image = _read(media)
-                uploaded = self._call(
-                    lambda image=image, media=media: self.graph.put_photo(
+
+                def upload(image: tuple[str, bytes, str] = image, media: Media = media) -> Any:
+                    return self.graph.put_photo(
                         image=image, album_path=f"{self.page_id}/photos", published="false", alt_text_custom=media.alt
-                    ),
-                    create=False,
-                )
+                    )
+
+                uploaded = self._call(upload, create=False)
                 photo_ids.append(str(_field(uploaded, "id", create=False)))
             attached = {f"attached_media[{i}]": json.dumps({"media_fbid": pid}) for i, pid in enumerate(photo_ids)}
             result = self._call(lambda: self.graph.put_object(self.page_id, "feed", message=post.text, **attached), create=True)

@@ -40,7 +40,7 @@ class BaseURLSession(requests.Session):
         self.trust_env = False  # no proxies or netrc from the environment: settings alone say where requests go
         self._local = threading.local()
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def request(self, method: str, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         url = url.decode() if isinstance(url, bytes) else url
         if url.startswith(self.public_base):
             url = self.base_url + url[len(self.public_base) :]

@@ -100,7 +100,7 @@ def sweep(settings: Settings, engine: Engine, now: datetime) -> Any:
     with session_scope(engine) as session:  # TaskRun rows of the frequent jobs are only needed briefly
         session.exec(
             delete(TaskRun).where(col(TaskRun.name) == "sync", col(TaskRun.started_at) < now - timedelta(hours=1))
-        )  # type: ignore[call-overload]
+        )
     return report
 
 

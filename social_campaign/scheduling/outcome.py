@@ -137,7 +137,7 @@ def account_reconnected(engine: Engine, channel: str, now: datetime) -> int:
         if account is not None:
             account.status, account.reason, account.updated_at = AccountStatus.ok, None, now
             session.add(account)
-        result = session.exec(  # type: ignore[call-overload]
+        result = session.exec(
             update(Delivery)
             .where(col(Delivery.channel) == channel, col(Delivery.state) == DeliveryState.needs_reconnect)
             .values(
@@ -148,7 +148,7 @@ def account_reconnected(engine: Engine, channel: str, now: datetime) -> int:
 
 
 def _hold_channel(session: Session, channel: str, until: datetime) -> None:
-    session.exec(  # type: ignore[call-overload]
+    session.exec(
         update(Delivery)
         .where(
             col(Delivery.channel) == channel,
@@ -160,7 +160,7 @@ def _hold_channel(session: Session, channel: str, until: datetime) -> None:
 
 
 def _transition(session: Session, delivery_id: int | None, worker_id: str, now: datetime, **values: object) -> bool:
-    result = session.exec(  # type: ignore[call-overload]
+    result = session.exec(
         update(Delivery)
         .where(
             col(Delivery.id) == delivery_id,

@@ -60,15 +60,16 @@ def reconcile_row(engine: Engine, row: Delivery, pool: PublisherPool, now: datet
                 "updated_at": now,
             }
             outcome, reason = "scheduled", f"not on {row.channel}: safe to resend"
-        changed = session.exec(base.values(**values)).rowcount  # type: ignore[call-overload]
+        changed = session.exec(base.values(**values)).rowcount
         if not changed:
             return "unknown"
+        assert row.id is not None  # the update above matched the row by its id
         session.add(
             Attempt(
                 delivery_id=row.id,
                 worker="reconcile",
                 started_at=now,
-                finished_at=now,  # type: ignore[arg-type]
+                finished_at=now,
                 request_summary=f"read recent posts on {row.channel} since {since:%Y-%m-%d %H:%M:%S} UTC",
                 outcome="reconciled",
                 reason=reason,

@@ -44,7 +44,7 @@ def recover_stale(engine: Engine, now: datetime, lease: timedelta) -> int:
         count = 0
         for row in stale:
             why = "its worker died" if is_dead(row.claimed_by) else "its lease ran out"
-            changed = session.exec(  # type: ignore[call-overload]
+            changed = session.exec(
                 update(Delivery)
                 .where(
                     col(Delivery.id) == row.id,

@@ -13,7 +13,7 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -101,7 +101,7 @@ def wants_json(request: Request) -> bool:
 def error_response(request: Request, status: int, message: str) -> Response:
     if wants_json(request):
         return JSONResponse({"error": message}, status_code=status)
-    return deps.render(request, "error.html", {"message": message, "status": status}, status_code=status)
+    return cast(Response, deps.render(request, "error.html", {"message": message, "status": status}, status_code=status))
 
 
 def create_app(settings: Settings, engine: Engine | None = None, *, campaigns: list[Campaign] | None = None) -> FastAPI:
