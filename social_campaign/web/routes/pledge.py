@@ -6,6 +6,7 @@ duplicate or fraudulent; only a bad field (400 naming it), a stale form, or a cl
 
 from __future__ import annotations
 
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
@@ -85,12 +86,10 @@ async def confirm(request: Request, slug: str, token: str) -> Response:
     svc = deps.services(request)
     await run_in_threadpool(intake.confirm, svc.settings, svc.engine, campaign, token, deps.now())
     svc.progress.invalidate(campaign.slug)
-    response = deps.render(
+    return _private(
         request, "message.html",
         {"campaign": campaign, "title": "Your pledge is confirmed", "message": "Thank you: your pledge now counts toward the goal."},
     )
-    response.headers.update(NO_STORE)
-    return response  # type: ignore[no-any-return]
 
 
 @router.get("/c/{slug}/withdraw/{token}")
@@ -98,9 +97,7 @@ async def withdraw_form(request: Request, slug: str, token: str) -> Response:
     campaign = deps.campaign(request, slug)
     svc = deps.services(request)
     pledge = await run_in_threadpool(intake.check_withdraw, svc.engine, campaign, token, deps.now())
-    response = deps.render(request, "withdraw.html", {"campaign": campaign, "token": token, "status": pledge.status})
-    response.headers.update(NO_STORE)
-    return response  # type: ignore[no-any-return]
+    return _private(request, "withdraw.html", {"campaign": campaign, "token": token, "status": pledge.status})
 
 
 @router.post("/c/{slug}/withdraw/{token}")
@@ -110,9 +107,14 @@ async def withdraw(request: Request, slug: str, token: str) -> Response:
     svc = deps.services(request)
     await run_in_threadpool(intake.withdraw, svc.settings, svc.engine, campaign, token, deps.now())
     svc.progress.invalidate(campaign.slug)
-    response = deps.render(
+    return _private(
         request, "message.html",
         {"campaign": campaign, "title": "Your pledge is withdrawn", "message": "Done: your pledge no longer counts and we will not email you again about it."},
     )
+
+
+def _private(request: Request, template: str, context: dict[str, Any]) -> Response:
+    """A page reached through a personal link: rendered, and never stored by a cache."""
+    response = cast(Response, deps.render(request, template, context))
     response.headers.update(NO_STORE)
-    return response  # type: ignore[no-any-return]
+    return response
