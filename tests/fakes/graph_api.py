@@ -10,14 +10,13 @@ Standalone: ``python -m tests.fakes.graph_api --port 0 --state-file F`` prints t
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.fakes.server import FakeServer, Fault, Request, Response, serve_main
+from tests.fakes.server import FakeServer, Fault, Request, Response, standalone
 
 PAGE_ID = "104000000000001"
 PAGE_TOKEN = "EAAfakepagetoken0123456789"
@@ -175,15 +174,7 @@ def _now() -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Fake Facebook Graph API for tests and benchmarks.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--state-file", default=None)
-    parser.add_argument("--latency-ms", type=float, default=0.0)
-    args = parser.parse_args()
-    fake = FakeGraph(host=args.host, port=args.port, state_file=args.state_file)
-    fake.latency_ms = args.latency_ms
-    serve_main(fake)
+    standalone(FakeGraph, "Fake Facebook Graph API for tests and benchmarks.")
 
 
 if __name__ == "__main__":

@@ -314,6 +314,21 @@ class _Handler(BaseHTTPRequestHandler):
             pass
 
 
+def standalone(cls: type[FakeServer], description: str) -> None:
+    """A fake's command line: ``python -m tests.fakes.<name> [--port 0] [--state-file F] [--latency-ms N]``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--state-file", default=None)
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    args = parser.parse_args()
+    fake = cls(host=args.host, port=args.port, state_file=args.state_file)
+    fake.latency_ms = args.latency_ms
+    serve_main(fake)
+
+
 def serve_main(fake: FakeServer) -> None:
     """Run ``fake`` in the foreground (standalone mode): print the port on one line, serve until SIGTERM/SIGINT."""
     import signal

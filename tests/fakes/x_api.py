@@ -10,7 +10,6 @@ Standalone: ``python -m tests.fakes.x_api --port 0 --state-file F`` prints the p
 
 from __future__ import annotations
 
-import argparse
 import base64
 import hashlib
 import re
@@ -23,7 +22,7 @@ from oauthlib.common import Request as OAuthRequest
 from oauthlib.oauth1.rfc5849 import signature, utils
 from twitter_text import parse_tweet
 
-from tests.fakes.server import FakeServer, Fault, Request, Response, serve_main
+from tests.fakes.server import FakeServer, Fault, Request, Response, standalone
 
 CONSUMER_KEY = "fake-consumer-key"
 CONSUMER_SECRET = "fake-consumer-s3cr3t-value"
@@ -288,15 +287,7 @@ def _parse(value: str) -> datetime:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Fake X API v2 for tests and benchmarks.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--state-file", default=None)
-    parser.add_argument("--latency-ms", type=float, default=0.0)
-    args = parser.parse_args()
-    fake = FakeX(host=args.host, port=args.port, state_file=args.state_file)
-    fake.latency_ms = args.latency_ms
-    serve_main(fake)
+    standalone(FakeX, "Fake X API v2 for tests and benchmarks.")
 
 
 if __name__ == "__main__":
