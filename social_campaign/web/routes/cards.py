@@ -24,10 +24,12 @@ router = APIRouter()
 LABELS = {"x": "X post", "facebook": "Facebook post", "square": "Square (Instagram)", "portrait": "Portrait (Instagram)"}
 
 
-def campaign_cards(campaign: Campaign) -> list[CardSpec]:
-    """The campaign's cards: every spec in its ``infographics/`` folder that loads."""
+def campaign_cards(campaign: Campaign, name: str | None = None) -> list[CardSpec]:
+    """The campaign's cards: every spec in its ``infographics/`` folder that loads (only ``name``'s, when given)."""
     specs = []
     for path in sorted((campaign.root / "infographics").glob("*.toml")):
+        if name is not None and path.stem != name:
+            continue
         try:
             specs.append(load_spec(path))
         except SocialCampaignError:
@@ -50,9 +52,10 @@ async def card_image(request: Request, slug: str, name: str, target: str, downlo
     campaign = deps.campaign(request, slug)
     if target not in TARGETS:
         raise NotFound(f"card size {target!r}: choose one of {', '.join(TARGETS)}")
-    spec = next((s for s in campaign_cards(campaign) if s.name == name), None)
-    if spec is None:
+    found = campaign_cards(campaign, name)
+    if not found:
         raise NotFound(f"no card named {name!r} in this campaign")
+    spec = found[0]
     out_dir: Path = deps.services(request).settings.data_dir / "cards"
     path, _alt = await run_in_threadpool(render_cached, spec, target, out_dir)
     headers = {"Cache-Control": "public, max-age=3600"}
