@@ -42,7 +42,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks $(NAME)
 
 migration: $(VENV)/.installed
-	$(BIN)/python scripts/regenerate_migration.py
+	$(BIN)/python scripts/regenerate_migration.py $(MESSAGE)
 
 clean:
 	rm -rf $(VENV) .social-campaign .demo

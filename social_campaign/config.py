@@ -27,6 +27,7 @@ PLACEHOLDERS = frozenset({"changethis", "changeme", "change-me", "xxx", "todo", 
 CREDENTIAL_GROUPS: dict[str, tuple[str, ...]] = {
     "X (OAuth 1.0a)": ("x_consumer_key", "x_consumer_secret", "x_access_token", "x_access_token_secret"),
     "Facebook Page": ("facebook_page_id", "facebook_page_token"),
+    "Webhook": ("webhook_url", "webhook_secret"),
 }
 
 
@@ -44,7 +45,9 @@ class Settings(BaseSettings):
     # --- storage -------------------------------------------------------------------------------------------------
     data_dir: Path = Field(Path(".social-campaign"), description="Folder for the SQLite database, outbox, mail folder and key.")
     database_url: str | None = Field(
-        None, description="SQLAlchemy URL. Default: SQLite file in DATA_DIR. Use postgresql+psycopg://… to scale out."
+        None,
+        description="SQLAlchemy URL. Default: SQLite file in DATA_DIR. Use postgresql+psycopg://… (or postgres://…, "
+        "postgresql://…, read as postgresql+psycopg://) to scale out.",
     )
     secret_key: SecretStr | None = Field(
         None,
@@ -62,6 +65,10 @@ class Settings(BaseSettings):
     sync_seconds: float = Field(10.0, gt=0, description="How often the scheduler re-reads schedule.toml.")
     horizon_days: int = Field(60, ge=1, description="How far ahead cron posts are expanded into delivery rows.")
     request_timeout: float = Field(30.0, gt=0, description="Seconds before a platform request counts as timed out.")
+    heartbeat_stale_seconds: float = Field(
+        60.0, gt=0, description="A background loop that has not beaten this long (plus its own interval) is stalled: "
+        "/healthz answers 503 naming it and `status` shows it.",
+    )
 
     # --- X ---------------------------------------------------------------------------------------------------------
     x_api_url: str = Field("https://api.twitter.com", description="Base URL of the X API (a fake server in tests).")
@@ -101,12 +108,52 @@ class Settings(BaseSettings):
     )
     max_emails_per_address: int = Field(5, ge=1, description="No address gets more emails than this per campaign; the last is kept for the release news.")
     pledge_rate_limits: Annotated[str, NoDecode] = Field(
-        "1/60s,5/300s", description="Per client IP per campaign, as count/window pairs; empty turns limits off."
+        "30/60s,300/3600s",
+        description="Pledge attempts per client IP per campaign, as count/window pairs in fixed windows (s, m, h); a "
+        "client over a limit gets a 429 page telling when to try again. The default lets a class of 30 behind one "
+        "school or conference network pledge in the same minute and 300 in an hour, while one abusive client "
+        "triggers at most 300 confirmation emails an hour. Empty turns limits off.",
+    )
+    fraud_retention_days: int = Field(
+        30, ge=1, description="Honeypot (fraud) pledge rows are deleted this many days after they came in."
+    )
+    retention_days: int = Field(
+        180, ge=1, description="Days after a campaign's release (or its failure) when the personal data of supporters who "
+        "did not opt in to an organisation's updates is erased (scheduled job; see docs/PRIVACY.md).",
     )
     progress_interval: float = Field(2.0, gt=0, description="Seconds between pledge-counter flushes (and progress.json max-age).")
-    trust_forwarded_for: bool = Field(False, description="Take the client IP from X-Forwarded-For (behind a proxy).")
+    image_decode_concurrency: int = Field(
+        0, ge=0, le=256, description="Photos decoded at once per process (badge maker); 0: one per CPU core."
+    )
+    image_decode_wait_seconds: float = Field(
+        10.0, ge=0, description="A badge request waits this long for a free decode slot, then gets a 503 with Retry-After."
+    )
+    trust_forwarded_for: bool = Field(
+        False, description="Take the client IP from X-Forwarded-For, as set by the proxies in FORWARDED_ALLOW_IPS."
+    )
+    forwarded_allow_ips: str = Field(
+        "",
+        description="Comma-separated addresses or networks (CIDR) of the reverse proxies whose X-Forwarded-For is "
+        "trusted when TRUST_FORWARDED_FOR is on ('*': any peer); empty: 127.0.0.1 and ::1, a proxy on the same host.",
+    )
     admin_token: SecretStr | None = Field(
-        None, description="Token for the manager dashboard /admin (Bearer header or ?token=); unset: served to loopback only."
+        None, description="Token for the manager dashboard /admin (Bearer header or ?token=); unset: /admin is off (403)."
+    )
+
+    # --- webhooks ---------------------------------------------------------------------------------------------------
+    webhook_url: str | None = Field(
+        None, description="http(s) URL of the one webhook endpoint configured in settings (named `default`); it may "
+        "receive personal data (name, email). Needs WEBHOOK_SECRET.",
+    )
+    webhook_secret: SecretStr | None = Field(
+        None, description="The `whsec_…` signing secret of WEBHOOK_URL (Standard Webhooks: base64 of 24 to 64 random bytes).",
+    )
+    webhook_timeout_seconds: float = Field(
+        10.0, gt=0, description="A webhook POST gets this long to connect and this long for each read of the answer.",
+    )
+    webhook_concurrency: int = Field(8, ge=1, le=128, description="Webhook POSTs in flight at once per worker process.")
+    webhook_pause_after: int = Field(
+        10, ge=1, description="An endpoint that fails this many deliveries in a row is paused and the manager told.",
     )
 
     log_level: str = Field("INFO", description="Logging level.")
@@ -115,6 +162,58 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_slash(cls, v: str) -> str:
         return v.rstrip("/")
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _check_smtp_url(cls, v: SecretStr | None) -> SecretStr | None:
+        from urllib.parse import urlsplit
+
+        if v is None or not v.get_secret_value().strip():
+            return None
+        parts = urlsplit(v.get_secret_value().strip())
+        if parts.scheme not in ("smtp", "smtps"):
+            raise ValueError(f"scheme {parts.scheme or '(none)'!r} is not smtp:// or smtps:// (smtp://user:password@host:port)")
+        if not parts.hostname:
+            raise ValueError("has no host (smtp://user:password@host:port)")
+        try:
+            parts.port  # noqa: B018  (raises on a port that is not a number or out of range)
+        except ValueError:
+            raise ValueError("has a port that is not a number from 1 to 65535") from None
+        return v
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _check_webhook_url(cls, v: str | None) -> str | None:
+        from urllib.parse import urlsplit
+
+        if v is None or not v.strip():
+            return None
+        parts = urlsplit(v.strip())
+        if parts.scheme not in ("http", "https"):
+            raise ValueError(f"scheme {parts.scheme or '(none)'!r} is not http:// or https://")
+        if not parts.hostname:
+            raise ValueError("has no host (https://host/path)")
+        return v.strip()
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _check_webhook_secret(cls, v: SecretStr | None) -> SecretStr | None:
+        import base64
+        import binascii
+
+        if v is None or not v.get_secret_value().strip():
+            return None
+        raw = v.get_secret_value().strip()
+        if not raw.startswith("whsec_"):
+            raise ValueError("is not a whsec_… secret (whsec_ followed by base64 of 24 to 64 random bytes)")
+        try:
+            body = raw.removeprefix("whsec_")
+            key = base64.b64decode(body + "=" * (-len(body) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("is not whsec_ followed by valid base64") from None
+        if not 24 <= len(key) <= 64:
+            raise ValueError(f"decodes to {len(key)} bytes; a whsec_ secret holds 24 to 64 random bytes")
+        return SecretStr(raw)
 
     @field_validator("manager_email")
     @classmethod
@@ -128,6 +227,20 @@ class Settings(BaseSettings):
     def _check_limits(cls, v: str) -> str:
         parse_rate_limits(v)
         return v
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _check_forwarded_allow_ips(cls, v: str) -> str:
+        import ipaddress
+
+        items = [item.strip() for item in v.split(",") if item.strip()]
+        for item in items:
+            if item != "*":
+                try:
+                    ipaddress.ip_network(item, strict=False)
+                except ValueError:
+                    raise ValueError(f"{item!r} is not an IP address or network (e.g. 10.0.0.5, 10.0.0.0/8, *)") from None
+        return ",".join(items)
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:
@@ -146,9 +259,20 @@ class Settings(BaseSettings):
     # --- derived ---------------------------------------------------------------------------------------------------
     @property
     def resolved_database_url(self) -> str:
+        """DATABASE_URL with ``postgres://`` and ``postgresql://`` as ``postgresql+psycopg://`` (the driver we ship)."""
         if self.database_url:
+            scheme, sep, rest = self.database_url.partition("://")
+            if sep and scheme in ("postgres", "postgresql"):
+                return f"postgresql+psycopg://{rest}"
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'social-campaign.db').resolve()}"
+
+    @property
+    def trusted_proxies(self) -> str:
+        """The peers whose X-Forwarded-For is honoured, in uvicorn's ``forwarded_allow_ips`` form ("" when none)."""
+        if not self.trust_forwarded_for:
+            return ""
+        return self.forwarded_allow_ips or "127.0.0.1,::1"
 
     @cached_property
     def key(self) -> bytes:
@@ -159,7 +283,9 @@ class Settings(BaseSettings):
             return hashlib.sha256(self.secret_key.get_secret_value().encode()).digest()
         path = self.data_dir / "secret.key"
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
+            from social_campaign.files import private_dir
+
+            private_dir(path.parent)
             tmp = path.with_suffix(".tmp")
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "wb") as fh:

@@ -4,24 +4,34 @@ X counts text as twitter-text v3 does (``config/v3.json``): the text is NFC-norm
 (code points 0-4351, 8192-8205, 8208-8223, 8242-8247) or 200 (everything else), divided by 100; every URL (also a
 bare domain such as ``example.com``) counts 23; every emoji sequence (ZWJ, skin tone, flag, keycap) counts 2.
 
-twitter-text-parser finds URLs and emoji, but its emoji table is Unicode's of 2019, so newer ZWJ sequences such as
-🧑‍🧑‍🧒 would count as their parts (8 instead of 2). We therefore take emoji spans from both twitter-text-parser and
-the ``emoji`` package's current data, keep the longest span at each position, and weigh the text ourselves with the
-same loop as twitter-text (positions are code points; the ranges reported in :class:`XParse` are UTF-16 units, as in
-the conformance file).
+twitter-text-parser finds URLs, but its emoji table is Unicode's of 2019, so newer ZWJ sequences such as 🧑‍🧑‍🧒
+would count as their parts (8 instead of 2). We therefore take emoji spans from the ``emoji`` package's current data
+(a superset of twitter-text's table, checked in ``tests/test_text.py``) and weigh the text ourselves with the same loop
+as twitter-text (positions are code points; the ranges reported in :class:`XParse` are UTF-16 units, as in the
+conformance file).
+
+Importing this module is cheap: twitter-text and ``emoji`` are imported on the first question that needs them (an
+all-ASCII text holds no emoji, so ``emoji`` waits for one that is not), and only twitter-text's URL and
+invalid-character modules, without its package ``__init__``, which compiles the 2019 emoji
+table through ``pkg_resources`` (about half a second of every ``check``). Those modules build each URL regex from
+smaller ones, compiling every piece on the way (the list of 1,500 top-level domains four times); here a piece is
+compiled only when it is matched against (:class:`_LazyPattern`), so the same patterns cost a third of the time, and
+a text without a ``.`` (which twitter-text itself answers with "no URL") does not load them at all.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import re
+import sys
+import threading
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
-
-import emoji
-from twitter_text import config as _tt_config
-from twitter_text.extract_emojis import extract_emojis_with_indices
-from twitter_text.extract_urls import extract_urls_with_indices
-from twitter_text.has_invalid_characters import has_invalid_characters
+from functools import cached_property, lru_cache
+from types import ModuleType
+from typing import Any
 
 __all__ = ["FACEBOOK_MAX", "X_MAX", "XParse", "facebook_length", "find_urls", "x_parse", "x_weighted_length"]
 
@@ -30,11 +40,92 @@ X_MAX = 280
 #: Facebook's commonly cited post limit (characters).
 FACEBOOK_MAX = 63206
 
-_V3 = _tt_config.config["version3"]
-_SCALE: int = _V3["scale"]
-_DEFAULT_WEIGHT: int = _V3["default_weight"]
-_URL_LENGTH: int = _V3["transformed_url_length"]
-_RANGES: tuple[tuple[int, int, int], ...] = tuple((r["start"], r["end"], r["weight"]) for r in _V3["ranges"])
+# twitter-text's v3 configuration (``config/v3.json``), as ``twitter_text.config`` has it (tests/test_text.py
+# compares them), copied so that importing this module does not import twitter-text.
+_SCALE = 100
+_DEFAULT_WEIGHT = 200
+_URL_LENGTH = 23
+_RANGES: tuple[tuple[int, int, int], ...] = ((0, 4351, 100), (8192, 8205, 100), (8208, 8223, 100), (8242, 8247, 100))
+
+
+class _Libs:
+    """twitter-text's invalid-character finder, imported on first use."""
+
+    def __init__(self) -> None:
+        self.has_invalid_characters: Any = _twitter_text_module("has_invalid_characters").has_invalid_characters
+
+
+@lru_cache(maxsize=1)
+def _emoji() -> ModuleType:
+    """The ``emoji`` package (its table takes a tenth of a second to load: only for a text that is not all ASCII)."""
+    import emoji
+
+    return emoji
+
+
+class _LazyPattern:
+    """What ``re.compile`` gives twitter-text's regex modules while they load: the source and flags at once (all that
+    building a bigger regex from this one reads), the compiled pattern on first use of anything else."""
+
+    def __init__(self, compile_: Callable[..., re.Pattern[str]], pattern: str, flags: int) -> None:
+        self.pattern, self._compile = pattern, compile_
+        self.flags = flags if flags & re.ASCII else flags | re.UNICODE  # as a compiled str pattern reports them
+
+    @cached_property
+    def compiled(self) -> re.Pattern[str]:
+        return self._compile(self.pattern, self.flags)
+
+    def __getattr__(self, name: str) -> Any:  # search, match, finditer, ...: the compiled pattern's
+        return getattr(self.compiled, name)
+
+
+def _twitter_text_module(name: str) -> ModuleType:
+    """``twitter_text.<name>``, imported without running ``twitter_text/__init__.py`` unless it already ran, its regexes
+    compiled lazily (:class:`_LazyPattern`). Call with ``_libs_lock`` held."""
+    full = f"twitter_text.{name}"
+    if full in sys.modules or "twitter_text" in sys.modules:
+        return importlib.import_module(full)
+    spec = importlib.util.find_spec("twitter_text")
+    if spec is None:
+        raise ModuleNotFoundError("twitter_text", name="twitter_text")
+    compile_ = re.compile
+
+    def lazy_compile(pattern: Any, flags: int = 0) -> Any:
+        caller = sys._getframe(1).f_globals.get("__name__", "")
+        if isinstance(pattern, str) and caller.startswith("twitter_text."):
+            return _LazyPattern(compile_, pattern, int(flags))
+        return compile_(pattern, flags)  # any other caller (another thread) gets re.compile itself
+
+    sys.modules["twitter_text"] = importlib.util.module_from_spec(spec)  # the package, its __init__ not run
+    re.compile = lazy_compile
+    try:
+        return importlib.import_module(full)
+    finally:
+        re.compile = compile_
+        del sys.modules["twitter_text"]  # a later `import twitter_text` runs its __init__ as usual
+
+
+_libs_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _libs() -> _Libs:
+    with _libs_lock:  # one import at a time: _twitter_text_module swaps an entry of sys.modules for a moment
+        return _Libs()
+
+
+@lru_cache(maxsize=1)
+def _extract_urls() -> Callable[[str], list[dict[str, Any]]]:
+    """twitter-text's ``extract_urls_with_indices`` (bare domains included), imported on first use."""
+    _libs()
+    with _libs_lock:
+        urls: Callable[[str], list[dict[str, Any]]] = _twitter_text_module("extract_urls").extract_urls_with_indices
+    return urls
+
+
+def _urls(normalised: str) -> list[dict[str, Any]]:
+    """twitter-text's URLs in ``normalised`` text; without a ``.`` none, as twitter-text's own first test says."""
+    return _extract_urls()(normalised) if "." in normalised else []
 
 
 @dataclass(frozen=True)
@@ -64,11 +155,10 @@ def _utf16_len(text: str) -> int:
 
 def _emoji_spans(text: str) -> dict[int, int]:
     """start -> end (code points, exclusive) of every emoji sequence, the longest one at each start, no overlaps."""
+    if text.isascii():
+        return {}  # no emoji sequence is all ASCII (tests/test_text_lazy.py checks both tables)
     spans: dict[int, int] = {}
-    for found in extract_emojis_with_indices(text):
-        start, end = found["indices"]
-        spans[start] = max(spans.get(start, start), end)
-    for found in emoji.emoji_list(text):
+    for found in _emoji().emoji_list(text):
         start, end = found["match_start"], found["match_end"]
         spans[start] = max(spans.get(start, start), end)
     merged: dict[int, int] = {}
@@ -90,7 +180,8 @@ def _normalise(text: str) -> str:
 def x_parse(text: str) -> XParse:
     """Parse ``text`` as X counts it (twitter-text v3 with current emoji data)."""
     normalised = _normalise(text)
-    urls = {u["indices"][0]: u["indices"][1] for u in extract_urls_with_indices(normalised)}
+    tt = _libs()
+    urls = {u["indices"][0]: u["indices"][1] for u in _urls(normalised)}
     emojis = _emoji_spans(normalised)
     limit = X_MAX * _SCALE
     weighted = 0
@@ -107,7 +198,7 @@ def x_parse(text: str) -> XParse:
         else:
             weighted += _weight(normalised[i])
         if valid:
-            valid = not has_invalid_characters(normalised[i : i + 1])
+            valid = not tt.has_invalid_characters(normalised[i : i + 1])
         if valid and weighted <= limit:
             valid_display_index = i
         i += 1
@@ -137,4 +228,4 @@ def facebook_length(text: str) -> int:
 
 def find_urls(text: str) -> list[str]:
     """Every URL X would recognise in ``text``, including bare domains such as ``example.com``."""
-    return [u["url"] for u in extract_urls_with_indices(_normalise(text))]
+    return [u["url"] for u in _urls(_normalise(text))]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from collections.abc import Iterator
@@ -16,7 +17,8 @@ from social_campaign.db import make_engine, upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
-PG_URL = os.environ.get("SOCIAL_CAMPAIGN_TEST_POSTGRES_URL")
+#: Where ``make test`` looks for PostgreSQL when SOCIAL_CAMPAIGN_TEST_POSTGRES_URL is unset (``.ci/run``'s server).
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 pytest_plugins = ["tests.fakes"]  # fake_x, fake_graph (tests/fakes/__init__.py)
 
@@ -45,16 +47,33 @@ def engine(settings: Settings) -> Iterator[Engine]:
     eng.dispose()
 
 
+@functools.cache
+def postgres_url() -> str | None:
+    """SOCIAL_CAMPAIGN_TEST_POSTGRES_URL, else the default address when a server answers there (probed once per
+    session, never started: only ``.ci/run`` starts one), else None."""
+    configured = os.environ.get("SOCIAL_CAMPAIGN_TEST_POSTGRES_URL")
+    if configured:
+        return configured
+    import psycopg
+
+    try:
+        psycopg.connect(DEFAULT_PG_URL.replace("+psycopg", ""), connect_timeout=3).close()
+    except psycopg.Error:
+        return None
+    return DEFAULT_PG_URL
+
+
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for one test (created and dropped), or skip when none is configured."""
-    if not PG_URL:
-        pytest.skip("SOCIAL_CAMPAIGN_TEST_POSTGRES_URL is not set")
+    """A fresh PostgreSQL database for one test (created and dropped), or skip when no server answers."""
+    server = postgres_url()
+    if not server:
+        pytest.skip("no PostgreSQL: SOCIAL_CAMPAIGN_TEST_POSTGRES_URL is unset and nothing answers at 127.0.0.1:5432")
     name = f"sc_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    base, _, _ = PG_URL.rpartition("/")
+    base, _, _ = server.rpartition("/")
     url = f"{base}/{name}"
     try:
         yield url
@@ -66,10 +85,15 @@ def pg_url() -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def any_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """The same test on SQLite and (when configured) PostgreSQL."""
-    url = request.getfixturevalue("pg_url") if request.param == "postgres" else f"sqlite:///{tmp_path / 'any.db'}"
-    eng = make_engine(url)
+def any_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database on SQLite and (when a server answers) PostgreSQL: the same test runs on both."""
+    return str(request.getfixturevalue("pg_url")) if request.param == "postgres" else f"sqlite:///{tmp_path / 'any.db'}"
+
+
+@pytest.fixture
+def any_engine(any_url: str) -> Iterator[Engine]:
+    """``any_url`` with the schema upgraded to head."""
+    eng = make_engine(any_url)
     upgrade(eng)
     yield eng
     eng.dispose()

@@ -16,7 +16,7 @@ def test_defaults(tmp_path: Path) -> None:
     assert s.x_api_url == "https://api.twitter.com"
     assert s.facebook_graph_url == "https://graph.facebook.com"
     assert s.grace_minutes == 15
-    assert s.rate_limits == [(1, 60.0), (5, 300.0)]
+    assert s.rate_limits == [(30, 60.0), (300, 3600.0)] and s.fraud_retention_days == 30
 
 
 def test_env_prefix(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -87,3 +87,29 @@ def test_limits() -> None:
     assert FACEBOOK_MAX == 63206
     assert x_parse("x" * 280).valid and not x_parse("x" * 281).valid
     assert not x_parse("").valid
+
+
+def test_weights_are_twitter_texts_v3_config() -> None:
+    from twitter_text.config import config
+
+    from social_campaign import text
+
+    v3 = config["version3"]
+    assert (text._SCALE, text._DEFAULT_WEIGHT, text._URL_LENGTH) == (v3["scale"], v3["default_weight"], v3["transformed_url_length"])
+    assert text._RANGES == tuple((r["start"], r["end"], r["weight"]) for r in v3["ranges"])
+
+
+def test_every_emoji_of_twitter_texts_table_counts_two() -> None:
+    """The ``emoji`` package alone finds every sequence of twitter-text's (2019) table, alone and inside text."""
+    from importlib.resources import files
+
+    table = files("twitter_text.regexp").joinpath("emoji-test.txt").read_text(encoding="utf-8")
+    sequences = []
+    for line in table.splitlines():
+        fields = line.split(";")
+        if line.startswith("#") or len(fields) < 2 or "component" in fields[1]:
+            continue  # a lone skin tone or hair component is not an emoji of its own on X
+        sequences.append("".join(chr(int(cp, 16)) for cp in fields[0].split()))
+    assert len(sequences) > 3000
+    wrong = [s for s in sequences if x_weighted_length(s) != 2 or x_weighted_length(f"a {s} b") != 6]
+    assert wrong == []

@@ -1,7 +1,9 @@
 """``check``: every problem of a campaign at once, and the summary the command prints.
 
-``check_campaign(path, now)`` returns errors and warnings (warnings alone do not fail). The rules themselves live in
-``campaign/loader.py`` (keys, types, times, files) and ``campaign/rules.py`` (content); see docs/CAMPAIGN.md.
+``check_campaign(path, now)`` returns errors and warnings (warnings alone do not fail); ``run_check`` gives the campaign
+with them, from the same single parse. The rules themselves live in ``campaign/loader.py`` and the table builders it
+calls (keys, types, times, files: ``fields.py``, ``posts.py``, ``extras.py``) and ``campaign/rules.py`` (content); see
+docs/CAMPAIGN.md.
 """
 
 from __future__ import annotations

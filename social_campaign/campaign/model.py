@@ -69,6 +69,7 @@ class PledgeSpec:
     variants: tuple[str, ...] = ()  # rendered texts of messages/<message>.md, <message>.v2.md, … in order
     org_texts: dict[str, str] = field(default_factory=dict)  # channel -> text the organisation's accounts post
     line: int = 0
+    minimum_age: int | None = None  # pledgers must tick "I am N or older" (supporters/consent.py)
 
 
 @dataclass(frozen=True)
@@ -96,3 +97,5 @@ class Campaign:
     pledge: PledgeSpec | None = None
     badge: BadgeSpec | None = None
     description: str = ""
+    organisation: str = ""  # who runs it: the pledge page's "Keep me informed by <organisation>" box
+    co_sponsors: tuple[str, ...] = ()  # one more such box each (supporters/consent.py)

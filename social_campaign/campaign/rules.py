@@ -1,12 +1,12 @@
 """The content rules of ``check``: lengths per network, media limits and alt text, duplicates, times in the past,
-the pledge's variants and the badge overlay. Run by ``loader.analyse`` after the campaign is built."""
+the pledge's variants and the badge overlay. Run by ``loader.analyse`` over the :class:`Context` after the campaign is built."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 from social_campaign.campaign import media as media_checks
-from social_campaign.campaign.loader import Context
+from social_campaign.campaign.context import Context
 from social_campaign.campaign.model import Campaign, MediaRef, Post
 from social_campaign.text import FACEBOOK_MAX, X_MAX, facebook_length, find_urls, x_weighted_length
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apscheduler.triggers.cron import CronTrigger
+if TYPE_CHECKING:
+    from apscheduler.triggers.cron import CronTrigger
 
 __all__ = ["LocalTimeError", "cron_occurrences", "cron_trigger", "localize", "zone"]
 
@@ -101,6 +103,8 @@ def _day_number(token: str) -> int:
 
 def cron_trigger(cron: str, tz: ZoneInfo, start: datetime | None = None, end: datetime | None = None) -> CronTrigger:
     """An APScheduler trigger for a 5-field crontab expression; ``ValueError`` with a reason when it is invalid."""
+    from apscheduler.triggers.cron import CronTrigger  # here: a campaign without cron posts never loads APScheduler
+
     fields = cron.split()
     if len(fields) != 5:
         raise ValueError(f"cron {cron!r} needs 5 fields (minute hour day month day-of-week), got {len(fields)}")

@@ -2,7 +2,11 @@
 
 Commands live in one module per area (``cli/campaign.py``, ``cli/run.py``, ``cli/pledges.py``, ``cli/graphics.py``);
 each has ``register(app)``. Every error the package raises on purpose reaches the user as one line on stderr with a
-non-zero exit, never as a traceback (see :class:`CLI`).
+non-zero exit, never as a traceback (see :class:`CLI`): ``error: <message>``, or ``path:line: message`` for each
+problem of a campaign.
+
+Importing this package is cheap (Typer and the standard library): the command modules import what a command uses
+inside it, so ``--help`` and ``check`` never load SQLAlchemy, FastAPI or uvicorn (``tests/test_cli_imports.py``).
 """
 
 from __future__ import annotations
@@ -12,8 +16,8 @@ from typing import Any
 
 import typer
 
-from social_campaign.cli import campaign, graphics, mail, outbox, pledges, run
-from social_campaign.cli.common import console_err
+from social_campaign.cli import campaign, graphics, mail, outbox, pledges, run, supporters
+from social_campaign.cli.common import echo_err
 from social_campaign.errors import CampaignError, SocialCampaignError
 
 typer_app = typer.Typer(
@@ -25,7 +29,7 @@ typer_app = typer.Typer(
     rich_markup_mode=None,
 )
 
-for module in (campaign, run, pledges, graphics, outbox, mail):
+for module in (campaign, run, pledges, graphics, outbox, mail, supporters):
     module.register(typer_app)
 
 
@@ -40,13 +44,13 @@ class CLI:
             return result
         except CampaignError as exc:
             for problem in exc.problems:
-                console_err.print(str(problem), markup=False, highlight=False, soft_wrap=True)
+                echo_err(str(problem))
             sys.exit(1)
         except SocialCampaignError as exc:
-            console_err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+            echo_err(f"error: {exc}")
             sys.exit(1)
         except typer.Abort:
-            console_err.print("aborted", markup=False)
+            echo_err("error: aborted")
             sys.exit(130)
         except typer.Exit as exc:
             sys.exit(exc.exit_code)
@@ -55,18 +59,17 @@ class CLI:
         except SystemExit:
             raise
         except Exception as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # `social-campaign` or a group alone: its help, not an error
+                sys.stdout.write(exc.format_message() + "\n")  # type: ignore[attr-defined]
+                sys.exit(2)
             if _is_usage_error(exc):  # typer's (vendored) click: unknown option, missing argument, bad value
                 ctx = getattr(exc, "ctx", None)
                 where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-                console_err.print(f"error: {exc.format_message()}{where}", markup=False, highlight=False, soft_wrap=True)  # type: ignore[attr-defined]
+                echo_err(f"error: {exc.format_message()}{where}")  # type: ignore[attr-defined]
                 sys.exit(getattr(exc, "exit_code", 2))
             # a bug: still one line, never a traceback
-            console_err.print(
-                f"error: unexpected {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} (please report this)",
-                markup=False,
-                highlight=False,
-                soft_wrap=True,
-            )
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            echo_err(f"error: unexpected {type(exc).__name__}: {first} (please report this)")
             sys.exit(70)
 
 

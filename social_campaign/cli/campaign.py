@@ -4,23 +4,22 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
-from social_campaign.campaign.check import count_deliveries, run_check
-from social_campaign.campaign.model import Campaign
 from social_campaign.cli.common import (
     ScheduleOption,
     console,
-    console_err,
+    echo,
+    echo_err,
     get_settings,
     schedule_path,
 )
 from social_campaign.errors import CampaignError
-from social_campaign.text import facebook_length, x_weighted_length
+
+if TYPE_CHECKING:
+    from social_campaign.campaign.model import Campaign
 
 __all__ = ["check", "plan", "plan_rows", "register"]
 
@@ -36,30 +35,29 @@ def check(
     schedule_opt: ScheduleOption = None,
 ) -> None:
     """Check schedule.toml, its messages and media; print every problem as path:line: message. Exit 1 on any error."""
+    from social_campaign.campaign.check import count_deliveries, run_check
+
     settings = get_settings()
     path = schedule or schedule_path(schedule_opt, settings)
     now = datetime.now(UTC)
     result = run_check(path, now)
     for problem in result.problems:
-        console.print(str(problem), markup=False, highlight=False, soft_wrap=True)
+        echo(str(problem))
     errors, warnings = len(result.errors), len(result.warnings)
     if errors or result.campaign is None:
-        console_err.print(
-            f"{_plural(max(errors, 1), 'error')}, {_plural(warnings, 'warning')}", markup=False, highlight=False
-        )
+        echo_err(f"{_plural(max(errors, 1), 'error')}, {_plural(warnings, 'warning')}")
         raise typer.Exit(1)
     campaign = result.campaign
     deliveries = count_deliveries(campaign, now, settings.horizon_days)
     extra = f" ({_plural(warnings, 'warning')})" if warnings else ""
-    console.print(
-        f"ok: {_plural(len(campaign.posts), 'post')}, {_plural(deliveries, 'delivery').replace('deliverys', 'deliveries')}{extra}",
-        markup=False,
-        highlight=False,
-    )
+    n_deliveries = _plural(deliveries, "delivery").replace("deliverys", "deliveries")
+    echo(f"ok: {_plural(len(campaign.posts), 'post')}, {n_deliveries}{extra}")
 
 
 def plan_rows(campaign: Campaign, now: datetime, until: datetime) -> list[tuple[str, str, datetime, int, str]]:
     """(post id, channel, instant UTC, length, media) of every delivery in [now, until), in time order."""
+    from social_campaign.text import facebook_length, x_weighted_length
+
     rows: list[tuple[str, str, datetime, int, str]] = []
     for post in campaign.posts:
         media = ", ".join(ref.path.name for ref in post.media)
@@ -88,6 +86,11 @@ def plan(
     ] = None,
 ) -> None:
     """Show the upcoming deliveries: post, channel, local and UTC time, length (X weighted for x) and media."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from social_campaign.campaign.check import run_check
+
     settings = get_settings()
     path = schedule_path(schedule_opt, settings)
     result = run_check(path)
@@ -114,8 +117,8 @@ def plan(
         local = instant.astimezone(campaign.timezone)
         cells = (post_id, channel, f"{local:%Y-%m-%d %H:%M %Z}", f"{instant:%Y-%m-%d %H:%M}", str(length), media or "-")
         table.add_row(*(Text(cell) for cell in cells))
-    console.print(table)
-    console.print(f"{_plural(len(rows), 'delivery').replace('deliverys', 'deliveries')}", markup=False, highlight=False)
+    console().print(table)
+    echo(_plural(len(rows), "delivery").replace("deliverys", "deliveries"))
 
 
 def register(app: typer.Typer) -> None:

@@ -1,18 +1,27 @@
-"""Helpers shared by the command modules: consoles, settings, the engine, and the --schedule option."""
+"""Helpers shared by the command modules: output, settings, the --schedule option and read-only database access.
+
+Start-up is kept short: this module imports only Typer and the standard library. Rich, the settings (pydantic) and
+the database (SQLAlchemy) are imported by the functions that need them, when a command runs.
+"""
 
 from __future__ import annotations
 
-import logging
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
-from social_campaign.config import Settings, load_settings
+from social_campaign.errors import InputError
 
-console = Console(highlight=False)
-console_err = Console(stderr=True, highlight=False)
+if TYPE_CHECKING:
+    from rich.console import Console
+    from sqlalchemy.engine import Engine
+
+    from social_campaign.config import Settings
+
+#: Width of a Rich console that does not write to a terminal: wide enough that paths, links and ids stay whole.
+PIPE_WIDTH = 10_000
 
 ScheduleOption = Annotated[
     Path | None,
@@ -20,8 +29,41 @@ ScheduleOption = Annotated[
 ]
 
 
+def echo(line: str) -> None:
+    """Print one line to stdout as it is (no markup, no wrapping)."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def echo_err(line: str) -> None:
+    """Print one line to stderr as it is (no markup, no wrapping)."""
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+def _console(stderr: bool) -> Console:
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    tty = getattr(stream, "isatty", lambda: False)()
+    # not a terminal: never wrap at 80 columns (tables size to their content)
+    return Console(stderr=stderr, highlight=False, width=None if tty else PIPE_WIDTH)
+
+
+def console() -> Console:
+    """A Rich console on stdout, for tables (imports Rich; built at call time so it sees the current stdout)."""
+    return _console(stderr=False)
+
+
+def console_err() -> Console:
+    """A Rich console on stderr (progress displays)."""
+    return _console(stderr=True)
+
+
 def configure_logging(settings: Settings) -> None:
     """Log lines at SOCIAL_CAMPAIGN_LOG_LEVEL; the libraries' per-run chatter (APScheduler, Alembic) only at WARNING."""
+    import logging
+
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
     )
@@ -29,12 +71,44 @@ def configure_logging(settings: Settings) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def private_process() -> None:
+    """Files this process creates (renders, outbox, mail) are 0600 in 0700 folders, whatever the caller's umask."""
+    from social_campaign.files import private_process as set_umask
+
+    set_umask()
+
+
 def get_settings() -> Settings:
     """Settings from the environment; a bad one exits with one line (ConfigError)."""
+    from social_campaign.config import load_settings
+
     return load_settings()
 
 
 def schedule_path(option: Path | None, settings: Settings | None = None) -> Path:
+    """The campaign file: ``--schedule`` or the setting. A given ``--schedule`` that does not exist is an error."""
     if option is not None:
-        return option
+        return existing_schedule(option)
     return (settings or get_settings()).schedule
+
+
+def existing_schedule(path: Path) -> Path:
+    """``path`` if it is a file, else :class:`InputError` naming it (one line, exit 1)."""
+    if not path.is_file():
+        raise InputError(f"{path}: no such campaign file (--schedule)")
+    return path
+
+
+def settings_with_schedule(option: Path | None) -> Settings:
+    """Settings from the environment, with ``--schedule`` (checked to exist) in place of the setting when given."""
+    settings = get_settings()
+    if option is not None:
+        settings = settings.model_copy(update={"schedule": existing_schedule(option)})
+    return settings
+
+
+def open_existing_engine(settings: Settings) -> Engine:
+    """The database for a viewing command: never created or migrated here (DatabaseError in one line if missing)."""
+    from social_campaign.db import open_existing
+
+    return open_existing(settings)

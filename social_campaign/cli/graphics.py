@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.table import Table
 
 from social_campaign.cli.common import (
     ScheduleOption,
     console,
     console_err,
+    echo,
+    echo_err,
     get_settings,
+    private_process,
     schedule_path,
 )
 
@@ -46,19 +42,7 @@ def badge(
     overlay = overlay or defaults.overlay
     size = size or defaults.size
     shape = shape or defaults.shape
-    progress = Progress(
-        TextColumn("badges"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console_err,
-        transient=True,
-    )
-
-    def start(total: int) -> None:
-        progress.start()
-        progress.add_task("badges", total=total)
-
+    progress = _progress()
     try:
         result = make_badges(
             photos,
@@ -66,20 +50,50 @@ def badge(
             overlay,
             size=size,
             shape=shape,
-            on_start=start,
-            on_done=lambda job, error: progress.advance(progress.task_ids[0]) if progress.task_ids else None,
+            on_start=progress.start if progress else None,
+            on_done=progress.advance if progress else None,
         )
     finally:
-        progress.stop()
+        if progress:
+            progress.stop()
     for line in result.failures:
-        console_err.print(line, markup=False, highlight=False, soft_wrap=True)
+        echo_err(line)
     n = len(result.written)
     summary = f"{n} badge{'s' if n != 1 else ''} written to {out}"
     if result.failures:
         summary += f", {len(result.failures)} failed"
-    console.print(summary, markup=False, highlight=False, soft_wrap=True)
+    echo(summary)
     if result.failures:
         raise typer.Exit(1)
+
+
+class _Bar:
+    """A progress bar on stderr while badges are made (Rich, imported only when stderr is a terminal)."""
+
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(
+            TextColumn("badges"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console_err(),
+            transient=True,
+        )  # fmt: skip
+
+    def start(self, total: int) -> None:
+        self.bar.start()
+        self.bar.add_task("badges", total=total)
+
+    def advance(self, _job: object, _error: str | None) -> None:
+        if self.bar.task_ids:
+            self.bar.advance(self.bar.task_ids[0])
+
+    def stop(self) -> None:
+        if self.bar.task_ids:  # started (stopping a display that never started prints an empty line)
+            self.bar.stop()
+
+
+def _progress() -> _Bar | None:
+    """A bar for a person watching; none when stderr is a pipe or a file (nothing would be shown)."""
+    return _Bar() if sys.stderr.isatty() else None
 
 
 @infographics_app.command("build")
@@ -90,18 +104,22 @@ def infographics_build(
     ] = None,
 ) -> None:
     """Render every infographics/*.toml spec for every target size (X, Facebook, square, portrait)."""
-    from social_campaign.graphics.cards import build_all
+    from rich.table import Table
+
+    from social_campaign.graphics.specs import build_all
 
     settings = get_settings()
     source = schedule_path(schedule, settings)
+    if out is None:
+        private_process()  # the renders go into the data dir
     out_dir = out or settings.data_dir / "infographics"
     built = build_all(source.parent / "infographics", out_dir)
     table = Table("spec", "target", "size", "file", "alt text")
     for item in built:
         alt = item.alt if len(item.alt) <= 60 else item.alt[:59] + "…"
         table.add_row(item.spec.name, item.target, f"{item.width}x{item.height}", str(item.path), alt)
-    console.print(table)
-    console.print(f"{len(built)} cards written to {out_dir}", markup=False, highlight=False)
+    console().print(table)
+    echo(f"{len(built)} cards written to {out_dir}")
 
 
 def register(app: typer.Typer) -> None:

@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from social_campaign.cli.common import console, get_settings
+from social_campaign.cli.common import console, echo, get_settings, open_existing_engine
 
 
 def mail(
@@ -17,34 +16,38 @@ def mail(
     show: Annotated[Path | None, typer.Option("--show", help="Print one .eml file of the mail folder (path or file name).")] = None,
 ) -> None:
     """List the emails written to the mail folder (DATA_DIR/mail, used when SOCIAL_CAMPAIGN_SMTP_URL is unset)."""
+    from rich.table import Table
+
     from social_campaign.mail import listing
 
     settings = get_settings()
     if show is not None:
-        console.print(listing.read_eml(settings, show), markup=False, highlight=False, soft_wrap=True)
+        echo(listing.read_eml(settings, show))
         return
     if queue:
-        from social_campaign.db import engine_for
-
-        rows = listing.queue_rows(engine_for(settings), limit)
+        engine = open_existing_engine(settings)
+        try:
+            rows = listing.queue_rows(engine, limit)
+        finally:
+            engine.dispose()
         table = Table(title=f"mail queue ({len(rows)} shown)")
         for col in ("id", "kind", "to", "state", "attempts", "subject", "last error"):
             table.add_column(col)
         for r in rows:
             table.add_row(str(r.id), r.kind, r.to_addr, r.state, str(r.attempts), r.subject, r.last_error or "")
-        console.print(table)
+        console().print(table)
         return
     entries = listing.folder_entries(settings, limit)
     folder = settings.data_dir / "mail"
     if not entries:
-        console.print(f"no emails in {folder}", markup=False)
+        echo(f"no emails in {folder}")
         return
     table = Table(title=f"{folder} ({len(entries)} shown, newest first)")
     for col in ("file", "date", "to", "subject", "links"):
         table.add_column(col, overflow="fold")
     for e in entries:
         table.add_row(e.file, e.date, e.to, e.subject, "\n".join(e.links))
-    console.print(table)
+    console().print(table)
 
 
 def register(app: typer.Typer) -> None:

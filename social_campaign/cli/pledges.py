@@ -6,13 +6,15 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from social_campaign.cli.common import (
     ScheduleOption,
     configure_logging,
     console,
+    existing_schedule,
     get_settings,
+    open_existing_engine,
+    private_process,
     schedule_path,
 )
 
@@ -33,16 +35,19 @@ def serve(
 ) -> None:
     """Serve the campaign pages, pledge intake and progress.json (and, unless --role web, run scheduler + workers)."""
     import os
+    import threading
 
     import uvicorn
 
     from social_campaign.db import engine_for
     from social_campaign.web.app import create_app, settle_heap
+    from social_campaign.web.server import uvicorn_options
 
     settings = get_settings()
     if schedule is not None:
-        settings = settings.model_copy(update={"schedule": schedule})
+        settings = settings.model_copy(update={"schedule": existing_schedule(schedule)})
     configure_logging(settings)
+    private_process()
     engine = engine_for(settings)  # the schema is upgraded once, here, before any web process starts
     settings.key  # noqa: B018  (created now, once, so that every web process signs forms with the same key)
     options: dict[str, Any] = {
@@ -59,31 +64,40 @@ def serve(
         from social_campaign.scheduling import roles
 
         handle = roles.start(settings, roles.ROLES, engine=engine)
+    from social_campaign.scheduling.roles import on_signals
+
     try:
-        if app is not None:
-            settle_heap()
-            uvicorn.run(app, **options)
-        else:
-            uvicorn.run("social_campaign.web.app:app_from_environment", factory=True, workers=workers, **options)
+        with on_signals(handle.stop_event if handle is not None else threading.Event()):  # uvicorn re-raises its signal
+            if app is not None:
+                settle_heap()
+                uvicorn.run(app, **options, **uvicorn_options(settings))
+            else:
+                uvicorn.run(
+                    "social_campaign.web.app:app_from_environment", factory=True, workers=workers, **options,
+                    **uvicorn_options(settings),
+                )
     finally:
         if handle is not None:
             handle.stop()
+            roles.leave_stragglers(handle)
 
 
 def pledges(schedule: ScheduleOption = None) -> None:
     """Show the pledge funnel per campaign: pledged → confirmed → notified → clicked (per channel)."""
+    from rich.table import Table
     from sqlmodel import Session
 
     from social_campaign.campaign.loader import load_campaign
-    from social_campaign.db import engine_for
     from social_campaign.pledges.share import funnel
 
     settings = get_settings()
     campaign = load_campaign(schedule_path(schedule, settings))
-    engine = engine_for(settings)
-    with Session(engine) as session:
-        numbers = funnel(session, campaign)
-    engine.dispose()
+    engine = open_existing_engine(settings)
+    try:
+        with Session(engine) as session:
+            numbers = funnel(session, campaign)
+    finally:
+        engine.dispose()
     goal = campaign.pledge.goal if campaign.pledge else 0
     table = Table(title=f"{campaign.slug}: goal {goal}")
     table.add_column("step")
@@ -92,7 +106,7 @@ def pledges(schedule: ScheduleOption = None) -> None:
         table.add_row("fraud (never counted)" if step == "fraud" else step, str(numbers[step]))
     for channel, n in sorted(numbers["clicked"].items()):
         table.add_row(f"clicked: {channel}", f"{n} ({numbers['clicks'][channel]} taps)")
-    console.print(table)
+    console().print(table)
 
 
 def register(app: typer.Typer) -> None:

@@ -4,26 +4,30 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from social_campaign.cli.common import (
     ScheduleOption,
     configure_logging,
     console,
+    echo,
+    existing_schedule,
     get_settings,
+    open_existing_engine,
+    private_process,
+    settings_with_schedule,
 )
-from social_campaign.config import Settings
+
+if TYPE_CHECKING:
+    from social_campaign.config import Settings
 
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 
 
 def _settings(schedule: Path | None) -> Settings:
-    settings = get_settings()
-    if schedule is not None:
-        settings = settings.model_copy(update={"schedule": schedule})
+    settings = settings_with_schedule(schedule)
     configure_logging(settings)
     return settings
 
@@ -31,7 +35,9 @@ def _settings(schedule: Path | None) -> Settings:
 def _run(schedule: Path | None, roles: set[str]) -> None:
     from social_campaign.scheduling.roles import run_forever
 
-    run_forever(_settings(schedule), roles)
+    settings = _settings(schedule)
+    private_process()
+    run_forever(settings, roles)
 
 
 def run(schedule: ScheduleOption = None) -> None:
@@ -56,46 +62,65 @@ def db_upgrade() -> None:
 
     settings = get_settings()
     engine_for(settings).dispose()
-    console.print(f"database is up to date ({_safe_url(settings.resolved_database_url)})")
+    echo(f"database is up to date ({_safe_url(settings.resolved_database_url)})")
 
 
 def status(schedule: ScheduleOption = None) -> None:
     """Show the campaign's deliveries for a manager: counts per state, what is next, failures, reconnects, refused edits."""
-    from social_campaign.db import engine_for
+    from rich.table import Table
+
     from social_campaign.models import utcnow
     from social_campaign.scheduling.status import get_status
 
-    settings = get_settings()
-    engine = engine_for(settings)
-    st = get_status(engine, utcnow())
-    engine.dispose()
+    settings = settings_with_schedule(schedule)
+    engine = open_existing_engine(settings)
+    try:
+        st = get_status(engine, utcnow(), stale_seconds=settings.heartbeat_stale_seconds,
+                        retention_days=settings.retention_days)
+    finally:
+        engine.dispose()
+    out = console()
     if not st.counts:
-        console.print("nothing scheduled yet: run `social-campaign run` (or `scheduler`) to sync schedule.toml")
+        out.print("nothing scheduled yet: run `social-campaign run` (or `scheduler`) to sync schedule.toml")
     for campaign, counts in st.counts.items():
-        console.print(f"[bold]{campaign}[/bold]: " + ", ".join(f"{state} {n}" for state, n in sorted(counts.items())))
+        out.print(f"[bold]{campaign}[/bold]: " + ", ".join(f"{state} {n}" for state, n in sorted(counts.items())))
     if st.next_due:
         table = Table("due (UTC)", "post", "channel", "note", title="Next due")
         for row in st.next_due:
             note = f"held until {row.next_attempt_at:%H:%M:%S}" if row.next_attempt_at else ""
             table.add_row(f"{row.due_at:%Y-%m-%d %H:%M:%S}", row.post_id, row.channel, note)
-        console.print(table)
+        out.print(table)
     if st.problems:
         table = Table("state", "post", "channel", "due (UTC)", "reason", title="Needs attention")
         for row in st.problems:
             table.add_row(row.state, row.post_id, row.channel, f"{row.due_at:%Y-%m-%d %H:%M}", row.last_error or "")
-        console.print(table)
+        out.print(table)
     for account in st.reconnect:
-        console.print(
+        out.print(
             f"[red]reconnect[/red] the {account.channel} account: {account.reason or 'token no longer valid'}"
         )
     for rev in st.refused:
-        console.print(
+        out.print(
             f"[yellow]refused edit[/yellow] of {rev.campaign} at {rev.refused_at:%Y-%m-%d %H:%M} UTC: {rev.last_refused}"
         )
+    for due in st.purges:
+        out.print(f"next purge of {due.campaign}: {due.due_at:%Y-%m-%d %H:%M} UTC, erases {due.count} supporter"
+                  f"{'s' if due.count != 1 else ''} not on an organisation's list (SOCIAL_CAMPAIGN_RETENTION_DAYS)",
+                  markup=False)
     if st.notices:
-        console.print("[bold]Recent notices[/bold]")
+        out.print("[bold]Recent notices[/bold]")
         for notice in st.notices:
-            console.print(f"  {notice.created_at:%Y-%m-%d %H:%M} {notice.kind}: {notice.message}", markup=False)
+            out.print(f"  {notice.created_at:%Y-%m-%d %H:%M} {notice.kind}: {notice.message}", markup=False)
+    if st.loops:
+        table = Table("process", "loop", "state", "last beat", "errors", "last error", title="Background loops")
+        for view in st.loops:
+            hb = view.row
+            table.add_row(hb.process, hb.loop, view.state, f"{view.age_seconds:.0f} s ago", str(hb.errors),
+                          hb.last_error or "")  # fmt: skip
+        out.print(table)
+    for view in st.stalled:
+        out.print(f"stalled: {view.row.loop} in {view.row.process}: no heartbeat for {view.age_seconds:.0f} s"
+                  + (f" (last error: {view.row.last_error})" if view.row.last_error else ""), markup=False)
 
 
 def demo(
@@ -114,8 +139,11 @@ def demo(
     from social_campaign.scheduling.demo import run_demo
 
     settings = get_settings()
+    if schedule is not None:
+        existing_schedule(schedule)
+    private_process()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", force=True)
-    run_demo(settings, source=schedule, minutes=minutes, keep=keep, serve=serve, out=console)
+    run_demo(settings, source=schedule, minutes=minutes, keep=keep, serve=serve, out=console())
 
 
 def reconnect(
@@ -131,7 +159,7 @@ def reconnect(
     engine = engine_for(settings)
     requeued = reconnect_account(settings, engine, channel, utcnow())
     engine.dispose()
-    console.print(f"{channel}: account in use again; {requeued} held post{'s' if requeued != 1 else ''} requeued")
+    echo(f"{channel}: account in use again; {requeued} held post{'s' if requeued != 1 else ''} requeued")
 
 
 def _safe_url(url: str) -> str:

@@ -2,7 +2,9 @@
 
 Each input becomes ``OUT/<stem>.png`` (written atomically) or one failure line naming the input; a bad input never
 leaves an output file. Two inputs with the same stem would write the same file: the later one fails instead of
-silently replacing the first. Work runs in a process pool (one process per core, the frame loaded once per process).
+silently replacing the first. Work runs in a process pool (one process per core, the frame loaded once per process);
+each photo is decoded by ``images.decode_photo``, so within the byte budget and through the decode gate of
+``graphics.memory`` (one decode at a time per worker), and a large decode's memory is handed back before the next.
 """
 
 from __future__ import annotations

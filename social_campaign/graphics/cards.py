@@ -1,28 +1,27 @@
-"""Infographic cards: a spec (``specs.py``) drawn at each size the networks want.
+"""Infographic cards: a :class:`CardSpec` (read from a file by ``specs.py``) drawn at each size the networks want.
 
 Layout, the same for every size: an accent bar along the top edge; the body (big number in the accent colour, the
 bold title, the caption) centred vertically in the space left above the footer; the footer (hashtags in the accent
 colour, the source line, and the logo at the line's end) at the bottom. Text starts at the left for left-to-right
 specs and at the right for right-to-left ones. The body and the footer each shrink together until they fit
 (``layout.fit``), so nothing ever overflows or is clipped; :func:`fit_report` says when that took a size too small to
-read. Saving is separate: :func:`render_cached` (per-channel media) and :func:`build_all` (``infographics build``).
+read. Saving is separate: :func:`render_cached` (per-channel media) and ``specs.build_all`` (``infographics build``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import json
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from social_campaign.errors import CampaignError, ImageError, InputError, Problem
+from social_campaign.errors import ImageError, InputError
 from social_campaign.graphics.files import write_atomic
 from social_campaign.graphics.layout import Block, Fonts, fit, layout_block, single_line_size, visual_order
-from social_campaign.graphics.specs import CardSpec, check_spec, load_spec
 
 TARGETS: dict[str, tuple[int, int]] = {
     "x": (1200, 675),
@@ -35,6 +34,47 @@ RENDER_VERSION = "cards-1"  # bump when the drawing changes, so cached media are
 READABLE = {"title": 30, "number": 40, "caption": 18, "hashtags": 18, "source": 14}
 BODY_RATIOS = {"number": 2.2, "title": 1.0, "caption": 0.52}
 FOOT_RATIOS = {"hashtags": 1.0, "source": 0.78}
+MAX_ALT = 1000  # X's alt_text limit
+
+RGB = tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class CardSpec:
+    """One loaded spec. Colours are RGB tuples, paths absolute; ``direction`` is resolved to ``ltr`` or ``rtl``."""
+
+    path: Path
+    title: str
+    number: str = ""
+    caption: str = ""
+    hashtags: tuple[str, ...] = ()
+    source: str = ""
+    background: RGB = (11, 61, 145)
+    foreground: RGB = (255, 255, 255)
+    accent: RGB = (255, 210, 63)
+    logo: Path | None = None
+    alt: str | None = None
+    lang: str = "en"
+    direction: str = "ltr"
+    fonts: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.path.stem
+
+    @property
+    def alt_text(self) -> str:
+        """The alt text every output of this spec carries: ``alt`` when given, else derived from the card's text."""
+        if self.alt:
+            return self.alt[:MAX_ALT]
+        parts = [self.number] if self.number and self.number not in self.title else []
+        parts += [self.title, self.caption, self.source]
+        body = " ".join(p.rstrip(".") + "." for p in (q.strip() for q in parts) if p)
+        missing = [tag for tag in self.hashtags if tag.lower() not in body.lower()]
+        if missing:
+            body += " " + " ".join(missing)
+        label = "Infographic: " if self.lang.split("-")[0].lower() == "en" else ""
+        return (label + body)[:MAX_ALT]
 
 
 @dataclass(frozen=True)
@@ -97,11 +137,11 @@ def layout_card(spec: CardSpec, size: tuple[int, int]) -> CardLayout:
     foot_text = {"hashtags": " ".join(spec.hashtags), "source": spec.source}
     foot_fonts = {"hashtags": bold, "source": regular}
 
-    def foot(size_px: int) -> list[Block]:
-        return [
+    def foot(size_px: int) -> Iterator[Block]:  # lazy: fit stops at the first block that overflows
+        return (
             layout_block(foot_text[k], foot_fonts[k], max(1, round(size_px * r)), foot_w)
             for k, r in FOOT_RATIOS.items()
-        ]
+        )
 
     foot_size, foot_blocks, foot_ok = fit(foot, foot_w, 0.26 * (bottom - top), gap=0.35, lo=4, hi=round(0.04 * m))
     foot_h = sum(b.height for b in foot_blocks if b.lines) + 0.35 * foot_size * max(
@@ -123,12 +163,12 @@ def layout_card(spec: CardSpec, size: tuple[int, int]) -> CardLayout:
     body_text = {"number": spec.number, "title": spec.title, "caption": spec.caption}
     body_fonts = {"number": bold, "title": bold, "caption": regular}
 
-    def body(size_px: int) -> list[Block]:
+    def body(size_px: int) -> Iterator[Block]:
         sizes = {k: max(1, round(size_px * r)) for k, r in BODY_RATIOS.items()}
         sizes["number"] = single_line_size(
             spec.number, bold, sizes["number"], cw, floor=sizes["title"]
         )  # stays one line
-        return [layout_block(body_text[k], body_fonts[k], sizes[k], cw) for k in BODY_RATIOS]
+        return (layout_block(body_text[k], body_fonts[k], sizes[k], cw) for k in BODY_RATIOS)
 
     body_size, body_blocks, body_ok = fit(body, cw, body_bottom - top, gap=0.32, lo=4, hi=round(0.105 * m))
     shown = [b for b in body_blocks if b.lines]
@@ -220,47 +260,3 @@ def render_cached(spec: CardSpec, target: str, out_dir: Path) -> tuple[Path, str
     if not out.exists():
         write_atomic(out, encode_card(render_card(spec, target)))
     return out, spec.alt_text
-
-
-@dataclass(frozen=True)
-class BuiltCard:
-    spec: Path
-    target: str
-    width: int
-    height: int
-    path: Path
-    alt: str
-
-
-def build_all(folder: Path, out_dir: Path) -> list[BuiltCard]:
-    """Render every ``folder/*.toml`` for every target into ``out_dir/<spec>-<target>.png`` plus ``index.json``.
-
-    Every spec is checked first; any error stops the build before a file is written (:class:`CampaignError`).
-    """
-    specs = sorted(folder.glob("*.toml"))
-    if not specs:
-        raise InputError(f"{folder}: no infographic specs (*.toml)")
-    problems: list[Problem] = []
-    for path in specs:
-        problems += [p for p in check_spec(path) if p.severity == "error"]
-    if problems:
-        raise CampaignError(problems)
-    built: list[BuiltCard] = []
-    for path in specs:
-        spec = load_spec(path)
-        for target, (w, h) in TARGETS.items():
-            out = write_atomic(out_dir / f"{spec.name}-{target}.png", encode_card(render_card(spec, target)))
-            built.append(BuiltCard(path, target, w, h, out, spec.alt_text))
-    index = [
-        {
-            "file": b.path.name,
-            "spec": b.spec.name,
-            "target": b.target,
-            "width": b.width,
-            "height": b.height,
-            "alt": b.alt,
-        }
-        for b in built
-    ]
-    write_atomic(out_dir / "index.json", (json.dumps(index, indent=2, ensure_ascii=False) + "\n").encode())
-    return built

@@ -6,6 +6,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from social_campaign.files import current_umask
+
 
 def write_atomic(path: Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically (readers see the old file or the whole new one, never a part)."""
@@ -14,7 +16,7 @@ def write_atomic(path: Path, data: bytes) -> Path:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, 0o666 & ~current_umask())  # as open() would make it: 0644 under umask 022, 0600 under 077
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

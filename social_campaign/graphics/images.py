@@ -7,8 +7,11 @@
 - refused with one :class:`ImageError` line naming the file: empty, text, SVG, unknown formats, broken or truncated
   files, files over :data:`MAX_BYTES`, and images over :data:`MAX_PIXELS` — the dimensions are read from the header
   and checked *before* any pixel is decoded, so a decompression bomb costs no memory;
-- JPEGs are decoded in draft mode (DCT scaling) at the smallest scale still at least ``target`` on the short side,
-  other large images are box-reduced right after decoding, so memory stays small;
+- memory is bounded in bytes, not pixels (``graphics.memory``): what the decode will cost is computed from the header
+  and must fit :data:`~social_campaign.graphics.memory.MAX_DECODE_BYTES` — a JPEG is decoded in draft mode (DCT
+  scaling) at the smallest scale still at least ``target`` on the short side, or smaller still to fit; other formats
+  over the budget are refused with one line; the result is box-reduced and converted strip by strip (never a
+  full-size copy); every decode holds a slot of the process' decode gate;
 - the EXIF orientation is applied and every piece of metadata (EXIF with GPS, ICC, XMP, comments) is dropped: the
   result is a fresh ``RGB`` or ``RGBA`` image with an empty ``info``.
 """
@@ -25,6 +28,17 @@ from pathlib import Path
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from social_campaign.errors import ImageError
+from social_campaign.graphics.memory import (
+    GATE,
+    MAX_DECODE_BYTES,
+    TRIM_ABOVE,
+    ModeError,
+    decode_cost,
+    jpeg_coefficients,
+    output_cost,
+    pixel_bytes,
+    standardise,
+)
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 40_000_000
@@ -130,14 +144,9 @@ def decode_photo(
     formats = sniff(data, name)
     label = _LABEL[formats[0]]
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), GATE.slot():  # the slot ends after _decode's full-size pixels are freed
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(io.BytesIO(data), formats=list(formats))  # reads the header only
-            _check_size(im.size, name)
-            if target and im.format in ("JPEG", "MPO"):
-                im.draft("RGB", (target, target))  # DCT scaling: decode at 1/2, 1/4 or 1/8 when that stays >= target
-            im.load()
-            return _clean(im, target)
+            return _decode(data, formats, name, target)
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -148,7 +157,7 @@ def decode_photo(
         ) from None
     except UnidentifiedImageError:
         raise ImageError(f"{name}: not a valid {label} image") from None
-    except _ModeError as exc:
+    except ModeError as exc:
         raise ImageError(f"{name}: {exc}") from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error, TypeError) as exc:
         raise ImageError(f"{name}: broken or truncated {label} image ({_first_line(exc)})") from None
@@ -156,8 +165,41 @@ def decode_photo(
         raise ImageError(f"{name}: image is too large to decode") from None
 
 
-class _ModeError(Exception):
-    """A decoded image in a colour mode we cannot convert."""
+def _decode(data: bytes, formats: tuple[str, ...], name: str, target: int | None) -> tuple[Image.Image, int]:
+    im = Image.open(io.BytesIO(data), formats=list(formats))  # reads the header only
+    _check_size(im.size, name)
+    factor = _plan(im, name, target, len(data))
+    im.load()
+    return _clean(im, factor)
+
+
+def _plan(im: Image.Image, name: str, target: int | None, encoded: int) -> int:
+    """Fit the decode into :data:`MAX_DECODE_BYTES` before any pixel is decoded; the reduce factor to apply after.
+
+    A JPEG is decoded at 1/2, 1/4 or 1/8 scale (draft) when ``target`` allows it, and at a smaller scale still when
+    its full size would not fit the budget (an extreme zoom then gets fewer pixels, never more memory). Other formats
+    cannot decode at a smaller scale: over the budget they are refused with one line.
+    """
+    w, h = im.size
+    coefficients = 0
+    if im.format in ("JPEG", "MPO"):
+        coefficients = jpeg_coefficients(im)
+        scale = next((m for m in (8, 4, 2) if target and min(w, h) // m >= target), 1)
+        per_pixel = pixel_bytes(im.mode)
+        while scale < 8 and coefficients + -(-w // scale) * -(-h // scale) * per_pixel > MAX_DECODE_BYTES:
+            scale *= 2
+        if scale > 1:
+            im.draft("RGB", (max(1, w // scale), max(1, h // scale)))  # DCT scaling: decoded at 1/scale
+    factor = max(1, min(im.size) // target) if target else 1
+    cost = decode_cost(im, coefficients, encoded) + output_cost(im.size, im.mode, factor)
+    if cost > MAX_DECODE_BYTES:
+        raise ImageError(
+            f"{name}: the image is too large to process ({w}x{h} pixels needs {cost / 1048576:.0f} MB to decode; "
+            f"the limit is {MAX_DECODE_BYTES // 1048576} MB); please use a smaller photo"
+        )
+    if cost > TRIM_ABOVE:
+        GATE.mark_large()
+    return factor
 
 
 def _first_line(exc: BaseException) -> str:
@@ -175,35 +217,11 @@ def _check_size(size: tuple[int, int], name: str) -> None:
         )
 
 
-def _clean(im: Image.Image, target: int | None) -> tuple[Image.Image, int]:
-    """Read the orientation, normalise the mode, reduce early, drop the metadata (pixels stay as stored)."""
+def _clean(im: Image.Image, factor: int) -> tuple[Image.Image, int]:
+    """Read the orientation, reduce and normalise the mode in strips, drop the metadata (pixels stay as stored)."""
     orientation = im.getexif().get(0x0112, 1)
     if not isinstance(orientation, int) or orientation not in range(1, 9):
         orientation = 1
-    im = _to_standard_mode(im)
-    if target:
-        factor = min(im.size) // target
-        if factor >= 2:
-            im = im.reduce(factor)  # box filter; keeps the short side >= target
+    im = standardise(im, factor)  # box filter by ``factor``: keeps the short side >= target
     im.info = {}  # drop every metadata key (EXIF with GPS, ICC, XMP, comments)
     return im, orientation
-
-
-def _to_standard_mode(im: Image.Image) -> Image.Image:
-    """Any decoded mode -> ``RGB`` or ``RGBA`` (16-bit scaled, palettes and transparency kept as alpha)."""
-    mode = im.mode
-    if mode in ("RGB", "RGBA"):
-        return im
-    if mode.startswith("I;16") or mode == "I":
-        im = im.convert("I") if mode != "I" else im
-        extrema = im.getextrema()
-        top = extrema[1] if isinstance(extrema[1], int | float) else 255
-        high = 65535 if mode.startswith("I;16") else max(1.0, float(top))
-        return im.point(lambda v: v * (255.0 / high)).convert("L").convert("RGB")
-    if mode == "F":
-        return im.convert("L").convert("RGB")
-    has_alpha = mode in ("LA", "La", "PA", "RGBa") or "transparency" in im.info
-    try:
-        return im.convert("RGBA" if has_alpha else "RGB")  # CMYK (Adobe-inverted too), P, L, LA, YCbCr, 1 …
-    except ValueError:
-        raise _ModeError(f"unsupported colour mode {mode}") from None

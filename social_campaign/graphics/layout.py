@@ -8,12 +8,15 @@ paragraph orders its words from the right, keeping runs of left-to-right words (
 :func:`fit` finds the largest size (binary search on whole pixels) at which a stack of blocks fits both the width and
 the height; every block's size is a fixed ratio of it. Vertical extents use the fonts' ascent and descent, so the ink
 of each line lies inside the reported box.
+
+Shaping a word is the costly step, and a spec is laid out at four card sizes, each over the steps of a search: words,
+spaces, blocks and single-line sizes are memoised (bounded ``lru_cache``; results are immutable).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -96,6 +99,7 @@ def _measure(font: ImageFont.FreeTypeFont, text: str, direction: str) -> float:
     return font.getlength(text, direction=direction) if LAYOUT == ImageFont.Layout.RAQM else font.getlength(text)
 
 
+@lru_cache(maxsize=16384)
 def make_word(text: str, fonts: Fonts, size: int) -> Word:
     """``text`` (no spaces) measured; with Arabic letters it is split into Arabic and other runs (font fallback)."""
     if not ARABIC_RE.search(text):
@@ -110,6 +114,12 @@ def make_word(text: str, fonts: Fonts, size: int) -> Word:
         direction = "rtl" if arabic else "ltr"
         runs.append(Run(piece, font, direction, _measure(font, piece, direction)))
     return Word(text, tuple(runs), "arabic", "rtl", sum(r.width for r in runs))
+
+
+@lru_cache(maxsize=1024)
+def space_width(fonts: Fonts, size: int) -> float:
+    """The width of a space between two words (the Latin font's)."""
+    return load_font(str(fonts.latin), size).getlength(" ")
 
 
 def _break_word(word: Word, fonts: Fonts, size: int, max_width: float) -> list[Word]:
@@ -129,9 +139,13 @@ def _break_word(word: Word, fonts: Fonts, size: int, max_width: float) -> list[W
     return pieces
 
 
+@lru_cache(maxsize=4096)
 def layout_block(text: str, fonts: Fonts, size: int, max_width: float) -> Block:
-    """Wrap ``text`` (``\\n`` starts a new line) at ``size`` into lines no wider than ``max_width`` (if possible)."""
-    space = load_font(str(fonts.latin), size).getlength(" ")
+    """Wrap ``text`` (``\\n`` starts a new line) at ``size`` into lines no wider than ``max_width`` (if possible).
+
+    Memoised (the result is immutable): the four card sizes and the steps of :func:`fit` ask for many of the same.
+    """
+    space = space_width(fonts, size)
     lines: list[Line] = []
     scripts: set[str] = set()
     for paragraph in text.split("\n"):
@@ -170,11 +184,12 @@ def _avoid_orphan(lines: list[Line], max_width: float) -> None:
         lines[-1] = Line((moved, *last.words), new_last, last.space)
 
 
+@lru_cache(maxsize=1024)
 def single_line_size(text: str, fonts: Fonts, size: int, max_width: float, floor: int) -> int:
     """``size``, or the largest size ≥ ``floor`` at which ``text`` fits on one line of ``max_width``."""
     while size > floor:
         width = sum(make_word(w, fonts, size).width for w in split_words(text))
-        width += load_font(str(fonts.latin), size).getlength(" ") * max(0, len(split_words(text)) - 1)
+        width += space_width(fonts, size) * max(0, len(split_words(text)) - 1)
         if width <= max_width:
             return size
         size = max(floor, min(size - 1, int(size * max_width / width)))
@@ -200,29 +215,37 @@ def visual_order(line: Line, direction: str) -> list[Word]:
 
 
 def fit(
-    build: Callable[[int], Sequence[Block]], max_width: float, max_height: float, *, gap: float, lo: int, hi: int
+    build: Callable[[int], Iterable[Block]], max_width: float, max_height: float, *, gap: float, lo: int, hi: int
 ) -> tuple[int, list[Block], bool]:
     """The largest ``size`` in ``lo..hi`` whose blocks (``build(size)``) fit, and whether they fit (not even at ``lo``:
     ``(lo, blocks, False)``).
 
     Fitting means: every line no wider than ``max_width`` and the blocks' heights plus ``gap x size`` between
-    consecutive non-empty blocks no more than ``max_height``.
+    consecutive non-empty blocks no more than ``max_height``. ``build`` may yield its blocks lazily: a size is given up
+    at the first block that overflows (the height only grows with each block), without laying out the rest.
     """
 
-    def fits(size: int) -> tuple[bool, list[Block]]:
-        blocks = list(build(size))
-        shown = [b for b in blocks if b.lines]
-        height = sum(b.height for b in shown) + gap * size * max(0, len(shown) - 1)
-        return height <= max_height and all(b.width <= max_width for b in shown), blocks
+    def fits(size: int) -> list[Block] | None:
+        blocks: list[Block] = []
+        heights: list[float] = []
+        for block in build(size):
+            blocks.append(block)
+            if not block.lines:
+                continue
+            heights.append(block.height)
+            if sum(heights) + gap * size * (len(heights) - 1) > max_height or block.width > max_width:
+                return None
+        return blocks
 
-    best_size, (fitted, best) = lo, fits(lo)
-    if not fitted:
-        return lo, best, False
+    fitted = fits(lo)
+    if fitted is None:
+        return lo, list(build(lo)), False
+    best_size, best = lo, fitted
     low, high = lo + 1, hi
     while low <= high:
         mid = (low + high) // 2
-        ok, blocks = fits(mid)
-        if ok:
+        blocks = fits(mid)
+        if blocks is not None:
             best_size, best, low = mid, blocks, mid + 1
         else:
             high = mid - 1

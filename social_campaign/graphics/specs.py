@@ -25,21 +25,35 @@ Format (every key but ``title`` optional; paths are relative to the spec's folde
 
 :func:`check_spec` returns every problem as ``path:line: message`` (unknown keys with a did-you-mean, wrong types,
 bad colours, missing logo or fonts, text that cannot fit at a readable size); :func:`load_spec` raises
-:class:`CampaignError` with them. :func:`media_for_channel` renders the size a channel wants, cached by content hash.
+:class:`CampaignError` with them. :func:`media_for_channel` renders the size a channel wants, cached by content hash;
+:func:`build_all` renders every spec of a folder in every size (``infographics build``). What a card is
+(:class:`CardSpec`) and how it is drawn live in ``cards.py``, which knows nothing of spec files.
 """
 
 from __future__ import annotations
 
 import difflib
+import json
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageColor, ImageFont
 
-from social_campaign.errors import CampaignError, Problem
+from social_campaign.errors import CampaignError, InputError, Problem
+from social_campaign.graphics.cards import (
+    MAX_ALT,
+    RGB,
+    TARGETS,
+    CardSpec,
+    encode_card,
+    fit_report,
+    render_cached,
+    render_card,
+)
+from social_campaign.graphics.files import write_atomic
 
 TOP_KEYS = ("title", "number", "caption", "hashtags", "source", "logo", "alt", "lang", "direction", "colors", "fonts")
 COLOR_KEYS = ("background", "foreground", "accent")
@@ -51,49 +65,8 @@ DEFAULT_FONTS = {
     "arabic_regular": "fonts/NotoSansArabic-Regular.ttf",
     "arabic_bold": "fonts/NotoSansArabic-Bold.ttf",
 }
-MAX_ALT = 1000  # X's alt_text limit
 MAX_LOGO_BYTES = 5 * 1024 * 1024
 RTL_RE = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
-
-RGB = tuple[int, int, int]
-
-
-@dataclass(frozen=True)
-class CardSpec:
-    """One loaded spec. Colours are RGB tuples, paths absolute; ``direction`` is resolved to ``ltr`` or ``rtl``."""
-
-    path: Path
-    title: str
-    number: str = ""
-    caption: str = ""
-    hashtags: tuple[str, ...] = ()
-    source: str = ""
-    background: RGB = (11, 61, 145)
-    foreground: RGB = (255, 255, 255)
-    accent: RGB = (255, 210, 63)
-    logo: Path | None = None
-    alt: str | None = None
-    lang: str = "en"
-    direction: str = "ltr"
-    fonts: dict[str, Path] = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        return self.path.stem
-
-    @property
-    def alt_text(self) -> str:
-        """The alt text every output of this spec carries: ``alt`` when given, else derived from the card's text."""
-        if self.alt:
-            return self.alt[:MAX_ALT]
-        parts = [self.number] if self.number and self.number not in self.title else []
-        parts += [self.title, self.caption, self.source]
-        body = " ".join(p.rstrip(".") + "." for p in (q.strip() for q in parts) if p)
-        missing = [tag for tag in self.hashtags if tag.lower() not in body.lower()]
-        if missing:
-            body += " " + " ".join(missing)
-        label = "Infographic: " if self.lang.split("-")[0].lower() == "en" else ""
-        return (label + body)[:MAX_ALT]
 
 
 def load_spec(path: Path) -> CardSpec:
@@ -109,8 +82,6 @@ def check_spec(path: Path) -> list[Problem]:
     """Every problem of the spec at ``path`` (errors and warnings), each as ``path:line: message``."""
     problems, spec = _read(Path(path))
     if spec is not None and not any(p.severity == "error" for p in problems):
-        from social_campaign.graphics.cards import TARGETS, fit_report
-
         for target, (w, h) in TARGETS.items():
             for what, size in fit_report(spec, (w, h)):
                 problems.append(
@@ -132,13 +103,55 @@ def spec_alt(path: Path) -> str | None:
 
 def media_for_channel(spec_path: Path, channel: str, out_dir: Path) -> tuple[Path, str]:
     """Render ``spec_path`` at the size ``channel`` wants into ``out_dir`` (cached by content hash): (png, alt)."""
-    from social_campaign.graphics.cards import render_cached
-
     return render_cached(load_spec(spec_path), CHANNEL_TARGETS.get(channel, "x"), out_dir)
 
 
 #: Which card size each channel gets (others: the X size).
 CHANNEL_TARGETS = {"x": "x", "facebook": "facebook", "outbox": "x", "mastodon": "x", "bluesky": "x"}
+
+
+@dataclass(frozen=True)
+class BuiltCard:
+    spec: Path
+    target: str
+    width: int
+    height: int
+    path: Path
+    alt: str
+
+
+def build_all(folder: Path, out_dir: Path) -> list[BuiltCard]:
+    """Render every ``folder/*.toml`` for every target into ``out_dir/<spec>-<target>.png`` plus ``index.json``.
+
+    Every spec is checked first; any error stops the build before a file is written (:class:`CampaignError`).
+    """
+    specs = sorted(folder.glob("*.toml"))
+    if not specs:
+        raise InputError(f"{folder}: no infographic specs (*.toml)")
+    problems: list[Problem] = []
+    for path in specs:
+        problems += [p for p in check_spec(path) if p.severity == "error"]
+    if problems:
+        raise CampaignError(problems)
+    built: list[BuiltCard] = []
+    for path in specs:
+        spec = load_spec(path)
+        for target, (w, h) in TARGETS.items():
+            out = write_atomic(out_dir / f"{spec.name}-{target}.png", encode_card(render_card(spec, target)))
+            built.append(BuiltCard(path, target, w, h, out, spec.alt_text))
+    index = [
+        {
+            "file": b.path.name,
+            "spec": b.spec.name,
+            "target": b.target,
+            "width": b.width,
+            "height": b.height,
+            "alt": b.alt,
+        }
+        for b in built
+    ]
+    write_atomic(out_dir / "index.json", (json.dumps(index, indent=2, ensure_ascii=False) + "\n").encode())
+    return built
 
 
 # --- reading -------------------------------------------------------------------------------------------------------

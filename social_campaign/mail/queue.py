@@ -2,6 +2,11 @@
 
 :func:`enqueue` is idempotent on ``dedupe_key`` and enforces the per-address cap (``max_emails_per_address`` per
 campaign): an email over the cap is stored as ``suppressed`` and never sent.
+
+Opt-outs: an address that asked for no more email about a campaign (``MailOptOut``, recorded by :func:`opt_out` from
+the unsubscribe link) gets nothing more about it. Every enqueue path stores its emails as ``suppressed`` (they do not
+count toward the cap), :func:`opt_out` suppresses what is already queued, and the mail worker's claim drops any row
+that slipped in between (:func:`opted_out`); the release fan-out skips opted-out supporters.
 """
 
 from __future__ import annotations
@@ -12,16 +17,43 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import ColumnElement, bindparam, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
-from social_campaign.models import EmailMessage, EmailState, utcnow
+from social_campaign.models import EmailMessage, EmailState, MailOptOut, utcnow
 
 _TABLE = EmailMessage.__table__  # type: ignore[attr-defined]
+_OPT_OUT = MailOptOut.__table__  # type: ignore[attr-defined]
 _SUPPRESSED = EmailState.suppressed.value
+UNSUBSCRIBED = "unsubscribed: the address asked for no more email about this campaign"
+
+
+def opted_out(table: Any = _TABLE) -> ColumnElement[bool]:
+    """SQL condition: the email row of ``table`` (``EmailMessage``) goes to an address opted out of its campaign."""
+    return exists().where(_OPT_OUT.c.campaign == table.c.campaign, _OPT_OUT.c.email_canonical == table.c.to_canonical)
+
+
+def opt_out(conn: Connection, *, campaign: str, to_canonical: str, now: datetime) -> int:
+    """Record that ``to_canonical`` wants no more email about ``campaign`` (idempotent) and suppress its queued emails,
+    in ``conn``'s transaction. Returns how many queued emails were suppressed."""
+    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    conn.execute(
+        dialect_insert(_OPT_OUT).values(campaign=campaign, email_canonical=to_canonical, at=now).on_conflict_do_nothing()
+    )
+    res = conn.execute(
+        update(_TABLE)
+        .where(_TABLE.c.campaign == campaign, _TABLE.c.to_canonical == to_canonical,
+               _TABLE.c.state == EmailState.queued.value)
+        .values(state=_SUPPRESSED, last_error=UNSUBSCRIBED)
+    )
+    return int(res.rowcount or 0)
+
+
+def is_opted_out(conn: Connection, campaign: str, to_canonical: str) -> bool:
+    return conn.execute(_OPTED_OUT, {"q_campaign": campaign, "q_canonicals": [to_canonical]}).first() is not None
 
 
 def enqueue(
@@ -75,13 +107,14 @@ def enqueue_values(
     and ``INSERT … ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`` (no savepoint; a concurrent enqueue of the same
     key simply inserts nothing). Returns the stored values with ``id``, or ``None`` when the key was queued before."""
     sent_or_queued = conn.execute(_COUNT, {"q_canonical": to_canonical, "q_campaign": campaign}).scalar_one()
+    unsubscribed = is_opted_out(conn, campaign, to_canonical)
     now = utcnow()
     values: dict[str, Any] = {
         "campaign": campaign, "kind": kind, "to_addr": to_addr, "to_canonical": to_canonical, "subject": subject,
         "body_text": body_text, "body_html": body_html, "headers_json": json.dumps(headers or {}, sort_keys=True),
         "message_id": f"<{uuid.uuid4().hex}@{domain}>", "dedupe_key": dedupe_key,
-        "state": _SUPPRESSED if sent_or_queued >= max_per_address else EmailState.queued.value, "attempts": 0,
-        "not_before": not_before or now, "created_at": now,
+        "state": _SUPPRESSED if unsubscribed or sent_or_queued >= max_per_address else EmailState.queued.value,
+        "attempts": 0, "not_before": not_before or now, "created_at": now, "last_error": UNSUBSCRIBED if unsubscribed else None,
     }
     new_id = conn.execute(_insert_ignoring_duplicates(conn.dialect.name), values).scalar()
     if new_id is None:  # the key was queued before (or concurrently)
@@ -101,10 +134,13 @@ def enqueue_many(conn: Connection, emails: list[dict[str, Any]], *, max_per_addr
     seen: set[str] = set(conn.execute(_KEYS_QUEUED, {"q_keys": sorted({e["dedupe_key"] for e in emails})}).scalars())
     emails = [e for e in emails if e["dedupe_key"] not in seen]
     used: dict[tuple[str, str], int] = {}
+    unsubscribed: set[tuple[str, str]] = set()
     for slug in {e["campaign"] for e in emails}:
         canonicals = sorted({e["to_canonical"] for e in emails if e["campaign"] == slug})
         rows = conn.execute(_COUNT_MANY, {"q_campaign": slug, "q_canonicals": canonicals}).all()
         used.update({(slug, canonical): int(n) for canonical, n in rows})
+        params = {"q_campaign": slug, "q_canonicals": canonicals}
+        unsubscribed.update((slug, canonical) for canonical in conn.execute(_OPTED_OUT, params).scalars())
     now = utcnow()
     rows_out: list[dict[str, Any]] = []
     for e in emails:
@@ -112,7 +148,8 @@ def enqueue_many(conn: Connection, emails: list[dict[str, Any]], *, max_per_addr
             continue
         seen.add(e["dedupe_key"])
         address = (e["campaign"], e["to_canonical"])
-        over = used.get(address, 0) >= max_per_address
+        out = address in unsubscribed
+        over = out or used.get(address, 0) >= max_per_address
         if not over:
             used[address] = used.get(address, 0) + 1
         rows_out.append({
@@ -121,7 +158,7 @@ def enqueue_many(conn: Connection, emails: list[dict[str, Any]], *, max_per_addr
             "headers_json": json.dumps(e.get("headers") or {}, sort_keys=True),
             "message_id": f"<{uuid.uuid4().hex}@{e.get('domain', 'social-campaign.local')}>", "dedupe_key": e["dedupe_key"],
             "state": _SUPPRESSED if over else EmailState.queued.value, "attempts": 0,
-            "not_before": e.get("not_before") or now, "created_at": now,
+            "not_before": e.get("not_before") or now, "created_at": now, "last_error": UNSUBSCRIBED if out else None,
         })
     if rows_out:
         conn.execute(_insert_many_ignoring_duplicates(conn.dialect.name), rows_out)
@@ -139,6 +176,10 @@ _COUNT = (
 )
 
 
+_OPTED_OUT = select(_OPT_OUT.c.email_canonical).where(
+    _OPT_OUT.c.campaign == bindparam("q_campaign"),
+    _OPT_OUT.c.email_canonical.in_(bindparam("q_canonicals", expanding=True)),
+)
 _KEYS_QUEUED = select(_TABLE.c.dedupe_key).where(_TABLE.c.dedupe_key.in_(bindparam("q_keys", expanding=True)))
 _COUNT_MANY = (
     select(_TABLE.c.to_canonical, func.count())

@@ -2,7 +2,9 @@
 
 Templates live in ``mail/templates/<kind>.subject.txt``, ``<kind>.txt`` and ``<kind>.html`` for the kinds in
 :data:`KINDS`. Every email carries a withdraw link (in both parts) and the ``List-Unsubscribe`` header with
-``List-Unsubscribe-Post: List-Unsubscribe=One-Click`` (RFC 8058), pointing at the same withdraw URL.
+``List-Unsubscribe-Post: List-Unsubscribe=One-Click`` (RFC 8058), pointing at the same withdraw URL. Before the release
+that URL withdraws the pledge; from the release on it stops every further email about the campaign, and the emails
+sent then (:data:`AFTER_RELEASE`) say so.
 Links are absolute, built from ``settings.public_url`` by :func:`public_link`.
 """
 
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
 
 TEMPLATES = Path(__file__).parent / "templates"
 KINDS = ("confirm", "duplicate", "release", "not_reached")
+AFTER_RELEASE = ("release", "not_reached")  # sent from ``fire_at`` on
 
 
 @dataclass(frozen=True)
@@ -54,12 +57,23 @@ def unsubscribe_headers(withdraw_url: str) -> dict[str, str]:
     return {"List-Unsubscribe": f"<{withdraw_url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
 
 
-def render(kind: str, *, campaign_name: str, withdraw_url: str, **context: Any) -> Rendered:
-    """Render ``kind`` (one of :data:`KINDS`) with ``context``; a missing variable is an error, not an empty string."""
+def me_link(withdraw_url: str) -> str:
+    """The supporter's own page (``/c/{slug}/me/{token}``: their data, withdraw, erase) for a withdraw link: the same
+    token. A URL without ``/withdraw/`` (a placeholder) comes back unchanged."""
+    head, sep, token = withdraw_url.rpartition("/withdraw/")
+    return f"{head}/me/{token}" if sep else withdraw_url
+
+
+def render(kind: str, *, campaign_name: str, withdraw_url: str, me_url: str | None = None, **context: Any) -> Rendered:
+    """Render ``kind`` (one of :data:`KINDS`) with ``context``; a missing variable is an error, not an empty string.
+    ``me_url`` (the supporter's own page, linked from every email) defaults to :func:`me_link` of ``withdraw_url``."""
     if kind not in KINDS:
         raise ValueError(f"unknown email kind {kind!r}; known: {', '.join(KINDS)}")
     env = _env()
-    ctx = {"campaign_name": campaign_name, "withdraw_url": withdraw_url, **context}
+    after_release = kind in AFTER_RELEASE  # the same link then stops the emails and leaves the pledge as it is
+    me_url = me_link(withdraw_url) if me_url is None else me_url
+    ctx = {"campaign_name": campaign_name, "withdraw_url": withdraw_url, "me_url": me_url, "after_release": after_release,
+           **context}
     subject = " ".join(env.get_template(f"{kind}.subject.txt").render(ctx).split())
     ctx["subject"] = subject
     text = env.get_template(f"{kind}.txt").render(ctx)
@@ -81,10 +95,13 @@ def what_when(campaign: Campaign) -> str:
     )
 
 
-def render_confirm(settings: Settings, campaign: Campaign, pledge_name: str, confirm_url: str, withdraw_url: str) -> Rendered:
+def render_confirm(
+    settings: Settings, campaign: Campaign, pledge_name: str, confirm_url: str, withdraw_url: str,
+    me_url: str | None = None,
+) -> Rendered:
     """The double opt-in email: confirm link, withdraw link, what we will send and when."""
     return render(
-        "confirm", campaign_name=campaign.name, withdraw_url=withdraw_url, name=pledge_name,
+        "confirm", campaign_name=campaign.name, withdraw_url=withdraw_url, me_url=me_url, name=pledge_name,
         confirm_url=confirm_url, what_when=what_when(campaign),
     )
 

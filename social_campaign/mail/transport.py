@@ -53,6 +53,7 @@ from urllib.parse import unquote, urlsplit
 
 from social_campaign.config import Settings
 from social_campaign.errors import ConfigError, MailError
+from social_campaign.files import private_dir
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ class FolderTransport(Transport):
         results: dict[int, MailError | None] = {}
         written: list[int] = []
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            private_dir(self.folder)  # 0700; each .eml is 0600 (mkstemp)
         except OSError as exc:
             err = MailError(f"mail folder {self.folder}: {exc.strerror or exc}")
             return dict.fromkeys((i.id for i in items), err)

@@ -31,6 +31,7 @@ from social_campaign.config import Settings
 from social_campaign.db import is_sqlite
 from social_campaign.errors import MailError
 from social_campaign.mail.mime import message_from_row
+from social_campaign.mail.queue import UNSUBSCRIBED, opted_out
 from social_campaign.mail.transport import Outgoing, Transport, build_transport
 from social_campaign.models import EmailMessage, EmailState, utcnow
 
@@ -71,6 +72,12 @@ def claim(engine: Engine, me: str, now: datetime, limit: int = CLAIM_BATCH) -> l
     )
     with engine.begin() as conn:
         rows = conn.execute(stmt).all()
+        if rows:  # an address that unsubscribed after this row was queued: never sent (see ``mail.queue.opt_out``)
+            dropped = set(conn.execute(
+                update(T).where(T.c.id.in_([r.id for r in rows]), opted_out(T))
+                .values(state=EmailState.suppressed.value, claimed_by=None, last_error=UNSUBSCRIBED).returning(T.c.id)
+            ).scalars())
+            rows = [r for r in rows if r.id not in dropped]
     return sorted(rows, key=lambda r: r.id)
 
 
@@ -254,6 +261,9 @@ def process_batch(
             chunk = items[start : start + step]
             if throttle is not None:
                 throttle.wait(len(chunk), stop)
+            if stop is not None and stop.is_set():  # stopping: what is not sent yet goes back to the queue
+                _release_unsent(engine, me, [item.id for item in items[start:]], MailError("the worker stopped"))
+                break
             results = transport.send_batch(chunk, marker)
             errors.update({i: e for i, e in results.items() if e is not None})
     except MailError as exc:  # server unreachable: give the unsent rows back, attempts not used up
@@ -294,27 +304,37 @@ def drain(settings: Settings, engine: Engine, limit: int | None = None, *, trans
 
 
 def run_mail_loop(settings: Settings, engine: Engine, stop_event: threading.Event) -> None:
-    """Send emails until ``stop_event`` is set: batches back to back while there is work, else poll every ``poll_seconds``."""
+    """Send emails until ``stop_event`` is set: batches back to back while there is work, else poll every ``poll_seconds``.
+
+    Supervised (``supervise.Loop("mail")``): an unreachable SMTP server backs off as an outage; any other exception (a
+    locked or lost database, a bug) is logged once per cause and backed off, and the loop goes on.
+    """
+    from social_campaign.supervise import Loop
+
     me = worker_id()
     throttle = Throttle(settings.mail_rate)
     next_recovery = 0.0
     outage = 0  # consecutive rounds the SMTP server could not be reached
     marker = SentMarker(engine, me, settings.lease_seconds)
-    with build_transport(settings) as transport:
-        while not stop_event.is_set():
-            if time.monotonic() >= next_recovery:
-                recover_stale(engine, utcnow(), settings.lease_seconds)
-                next_recovery = time.monotonic() + max(1.0, settings.lease_seconds / 4)
-            try:
-                n = process_batch(settings, engine, transport, me, throttle=throttle, stop=stop_event, marker=marker)
-                outage = 0
-            except MailError as exc:
-                outage += 1
-                wait = min(60.0, settings.poll_seconds * 2**outage)
-                log.error("mail worker: %s; trying again in %.0f s", exc, wait)
-                stop_event.wait(wait)
-                continue
-            if n == 0:
-                stop_event.wait(settings.poll_seconds)
-    marker.close()
-
+    loop = Loop("mail", role="worker", engine=engine, stop=stop_event, interval=settings.poll_seconds)
+    with loop, build_transport(settings) as transport:  # an error escaping here leaves the loop marked dead
+        try:
+            while loop.running():
+                n = -1
+                with loop.guard():
+                    if time.monotonic() >= next_recovery:
+                        recover_stale(engine, utcnow(), settings.lease_seconds)
+                        next_recovery = time.monotonic() + max(1.0, settings.lease_seconds / 4)
+                    try:
+                        n = process_batch(settings, engine, transport, me, throttle=throttle, stop=stop_event,
+                                          marker=marker)
+                        outage = 0
+                    except MailError as exc:
+                        outage += 1
+                        wait = min(60.0, settings.poll_seconds * 2**outage)
+                        log.error("mail worker: %s; trying again in %.0f s", exc, wait)
+                        loop.wait(wait)
+                if n == 0:
+                    loop.wait(settings.poll_seconds)
+        finally:
+            marker.close()

@@ -3,7 +3,7 @@
 * A confirmation or withdrawal bumps :class:`CampaignCounter` by ±1 in its own transaction (confirmations are human
   clicks, so the row is never hot), and the web process drops its cached figure at once.
 * :func:`flush` (the scheduler job ``pledges.counter:flush``, every ``progress_interval`` seconds) reconciles each row
-  against ``COUNT(*)`` of confirmed pledges, so a lost bump heals within one interval, and prunes old rate-limit hits.
+  against ``COUNT(*)`` of confirmed pledges, so a lost bump heals within one interval.
 * :class:`ProgressCache` keeps the figure in process for ``progress_interval`` seconds: progress.json under load costs one
   small read per interval per process.
 """
@@ -24,7 +24,6 @@ from sqlmodel import Session, select
 from social_campaign.config import Settings
 from social_campaign.db import session_scope
 from social_campaign.models import CampaignCounter, Pledge, PledgeStatus, utcnow
-from social_campaign.pledges.abuse import prune_hits
 
 T = TypeVar("T")
 
@@ -73,14 +72,13 @@ def read(session: Session, campaign: str) -> int:
 
 
 def flush(settings: Settings, engine: Engine, now: datetime) -> dict[str, int]:
-    """Job: reconcile every campaign's counter against COUNT(*) and prune expired rate-limit hits. Idempotent."""
+    """Job: reconcile every campaign's counter against COUNT(*). Idempotent."""
     out: dict[str, int] = {}
     with session_scope(engine) as session:
         campaigns = set(session.exec(select(Pledge.campaign).distinct()).all())
         campaigns |= set(session.exec(select(CampaignCounter.campaign)).all())
         for campaign in sorted(campaigns):
             out[campaign] = reconcile(session, campaign, now)
-        prune_hits(session, limits=settings.rate_limits, now=now)
     return out
 
 

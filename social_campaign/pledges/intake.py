@@ -1,8 +1,9 @@
 """Pledge intake, confirmation and withdrawal: the services behind ``POST /c/{slug}/pledge`` and the emailed links.
 
 :func:`submit` never tells the caller what happened: new, duplicate and fraudulent pledges all return ``None``, so the
-web answer is identical. Fraud (honeypot filled, over a rate limit) is stored with its reason and never emailed or
-counted. A duplicate (same canonical email) changes nothing stored about the supporter and re-sends an email (the
+web answer is identical. Fraud (the honeypot filled) is stored with its reason and never emailed or counted. An attempt
+over a rate limit (``pledges/abuse.py``) is the one exception: it stores nothing, and its :attr:`Intake.verdict` says
+when the client may try again, so that the web answer can say so (it depends on the client alone, never on the email). A duplicate (same canonical email) changes nothing stored about the supporter and re-sends an email (the
 per-address cap of ``mail.queue.enqueue_many`` applies). A withdrawn supporter who pledges again starts over as pending.
 
 The hot path is split for group commit (``pledges/writer.py``): :func:`prepare` does everything that needs no
@@ -30,12 +31,13 @@ from social_campaign.config import Settings
 from social_campaign.crypto import keyed_hash
 from social_campaign.db import session_scope
 from social_campaign.errors import BadRequest, DatabaseError, NotFound
-from social_campaign.mail.queue import enqueue_many
+from social_campaign.mail.queue import enqueue_many, opt_out
 from social_campaign.models import Pledge, PledgeStatus
 from social_campaign.pledges import counter, notify, tokens
-from social_campaign.pledges.abuse import PledgeForm, over_limit
+from social_campaign.pledges.abuse import PledgeForm, count_attempts
 from social_campaign.pledges.emails import canonical_email
 from social_campaign.pledges.notify import Supporter
+from social_campaign.supporters import consent
 
 _P = Pledge.__table__  # type: ignore[attr-defined]
 
@@ -44,6 +46,14 @@ def spec_of(campaign: Campaign) -> PledgeSpec:
     if campaign.pledge is None:
         raise NotFound(f"campaign {campaign.slug!r} takes no pledges")
     return campaign.pledge
+
+
+@dataclass
+class Verdict:
+    """The rate limits' answer to one attempt, set by :func:`store_all` (the writer's future carries no value):
+    ``retry_at`` is when the client may try again if the attempt was over a limit (then nothing was stored)."""
+
+    retry_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +67,7 @@ class Intake:
     ip_hash: str
     share_token: str
     now: datetime
+    verdict: Verdict = field(default_factory=Verdict, compare=False)
 
 
 def prepare(settings: Settings, campaign: Campaign, form: PledgeForm, ip: str, now: datetime) -> Intake:
@@ -71,11 +82,15 @@ def prepare(settings: Settings, campaign: Campaign, form: PledgeForm, ip: str, n
     )
 
 
-def submit(settings: Settings, engine: Engine, campaign: Campaign, form: PledgeForm, ip: str, now: datetime) -> None:
-    """Take one pledge in its own transaction. Raises :class:`BadRequest` only when pledging is closed."""
+def submit(
+    settings: Settings, engine: Engine, campaign: Campaign, form: PledgeForm, ip: str, now: datetime
+) -> datetime | None:
+    """Take one pledge in its own transaction; returns when to try again if it was over a rate limit (else ``None``).
+    Raises :class:`BadRequest` only when pledging is closed."""
     item = prepare(settings, campaign, form, ip, now)
     with engine.begin() as conn:
         store_all(conn, settings, [item])
+    return item.verdict.retry_at
 
 
 _NEW = Supporter(0, "", "", "", "", PledgeStatus.pending)  # in ``Batch.known``: a new pledge this batch inserts
@@ -87,6 +102,7 @@ class _Email:
     key: tuple[str, str]
     supporter: Supporter | None  # None: the batch's new pledge for ``key`` (its id is known after the insert)
     duplicate: bool
+    item: Intake | None = None  # the pledge whose answers to the consent boxes are recorded with it
 
 
 @dataclass
@@ -147,6 +163,11 @@ class Batch:
             for e in self.emails
         ]
         enqueue_many(conn, emails, max_per_address=pre_release_cap(settings))
+        consent.record(conn, settings, [  # what each pledge consented to (supporters/consent.py)
+            consent.Answer((e.supporter or resolved[e.key]).id, e.item.campaign, e.item.form, e.item.now,
+                           e.duplicate or e.key in taken)
+            for e in self.emails if e.item is not None
+        ])
         self.known, self.rows, self.new, self.emails = {}, [], {}, []
 
 
@@ -157,10 +178,16 @@ def pre_release_cap(settings: Settings) -> int:
 
 
 def store_all(conn: Connection, settings: Settings, items: list[Intake]) -> None:
-    """Store prepared pledges in ``conn``'s transaction, in order, as if one after the other (the caller commits)."""
+    """Store prepared pledges in ``conn``'s transaction, in order, as if one after the other (the caller commits).
+    First every attempt is counted against the rate limits (one upsert per client bucket); those over a limit get their
+    :attr:`Intake.verdict` and store nothing."""
+    retry = count_attempts(conn, [(i.campaign.slug, i.ip_hash, i.now) for i in items], settings.rate_limits)
+    for item, retry_at in zip(items, retry, strict=True):
+        item.verdict.retry_at = retry_at
+    allowed = [item for item, retry_at in zip(items, retry, strict=True) if retry_at is None]
     batch = Batch()
-    batch.prefetch(conn, items)
-    for item in items:
+    batch.prefetch(conn, allowed)
+    for item in allowed:
         store(conn, settings, item, batch)
     batch.flush(conn, settings)
 
@@ -174,13 +201,12 @@ def _token_columns(key: bytes, share_token: str) -> dict[str, str]:
 
 
 def store(conn: Connection, settings: Settings, item: Intake, batch: Batch) -> None:
-    """Take one prepared pledge into ``batch`` (``conn``'s transaction): the rate-limit check (when limits are on),
-    the duplicate check (from ``batch.known``); a restart is written at once, a new or fraudulent pledge and every
-    email by :meth:`Batch.flush` (which the caller runs before the commit)."""
+    """Take one prepared pledge (within the rate limits: :func:`store_all` counts them) into ``batch`` (``conn``'s
+    transaction): the honeypot, the duplicate check (from ``batch.known``); a restart is written at once, a new or
+    fraudulent pledge and every email by :meth:`Batch.flush` (which the caller runs before the commit)."""
     campaign, form, slug = item.campaign, item.form, item.campaign.slug
     spec = spec_of(campaign)
-    limited = over_limit(conn, campaign=slug, ip_hash=item.ip_hash, limits=settings.rate_limits, now=item.now)
-    reason = "honeypot" if form.website else "rate limit" if limited else None
+    reason = "honeypot" if form.website else None
     row: dict[str, Any] = {
         "campaign": slug, "name": form.name, "email": form.email, "email_canonical": item.canonical,
         "country": form.country, "postcode": form.postcode, "ip_hash": item.ip_hash, "created_at": item.now,
@@ -191,7 +217,7 @@ def store(conn: Connection, settings: Settings, item: Intake, batch: Batch) -> N
     key = (slug, item.canonical)
     existing = batch.active(conn, slug, item.canonical)
     if existing is _NEW:  # a duplicate of a new pledge earlier in this batch
-        batch.emails.append(_Email(campaign, key, None, True))
+        batch.emails.append(_Email(campaign, key, None, True, item))
         return
     if existing is None:
         values = {**row, "status": PledgeStatus.pending.value, "fraud_reason": None, "active_email": item.canonical,
@@ -199,7 +225,7 @@ def store(conn: Connection, settings: Settings, item: Intake, batch: Batch) -> N
         batch.rows.append(values)
         batch.new[key] = (values, max(1, len(spec.variants)))
         batch.known[key] = _NEW
-        batch.emails.append(_Email(campaign, key, None, False))
+        batch.emails.append(_Email(campaign, key, None, False, item))
         return
     if existing.status == PledgeStatus.withdrawn:  # starts over: new tokens, must confirm again
         conn.execute(
@@ -210,9 +236,9 @@ def store(conn: Connection, settings: Settings, item: Intake, batch: Batch) -> N
         )
         supporter = Supporter(existing.id, form.name, form.email, item.canonical, item.share_token, PledgeStatus.pending)
         batch.known[key] = supporter
-        batch.emails.append(_Email(campaign, key, supporter, False))
+        batch.emails.append(_Email(campaign, key, supporter, False, item))
         return
-    batch.emails.append(_Email(campaign, key, existing, True))
+    batch.emails.append(_Email(campaign, key, existing, True, item))
 
 
 def _active(conn: Connection, slug: str, canonical: str) -> Any:
@@ -249,37 +275,57 @@ def _by_hash(session: Session, slug: str, column: object, token: str) -> Pledge 
     return session.exec(select(Pledge).where(Pledge.campaign == slug, column == tokens.token_hash(token))).first()
 
 
-def confirm(settings: Settings, engine: Engine, campaign: Campaign, token: str, now: datetime) -> Pledge:
-    """Confirm the pending pledge holding ``token`` (single use). Counts it; raises NotFound for a bad or used link."""
+def _confirmable(pledge: Pledge | None, spec: PledgeSpec, now: datetime) -> Pledge:
+    if pledge is None or pledge.status != PledgeStatus.pending:
+        raise NotFound("this confirmation link is not valid or was already used")
+    if now >= spec.deadline:
+        raise BadRequest("pledging closed: the deadline has passed, so this pledge can no longer be confirmed")
+    return pledge
+
+
+def check_confirm(engine: Engine, campaign: Campaign, token: str, now: datetime) -> Pledge:
+    """The pending pledge a confirm link belongs to, changing nothing (the emailed link's GET: link scanners open it)."""
     spec = spec_of(campaign)
     with session_scope(engine) as session:
-        pledge = _by_hash(session, campaign.slug, Pledge.confirm_token_hash, token)
-        if pledge is None or pledge.status != PledgeStatus.pending:
-            raise NotFound("this confirmation link is not valid or was already used")
-        if now >= spec.deadline:
-            raise BadRequest("pledging closed: the deadline has passed, so this pledge can no longer be confirmed")
+        return _confirmable(_by_hash(session, campaign.slug, Pledge.confirm_token_hash, token), spec, now)
+
+
+def confirm(settings: Settings, engine: Engine, campaign: Campaign, token: str, now: datetime) -> Pledge:
+    """Confirm the pending pledge holding ``token`` (single use; the confirm page's POST). Counts it; raises NotFound
+    for a bad or used link."""
+    spec = spec_of(campaign)
+    with session_scope(engine) as session:
+        pledge = _confirmable(_by_hash(session, campaign.slug, Pledge.confirm_token_hash, token), spec, now)
         pledge.status, pledge.confirmed_at, pledge.confirm_token_hash = PledgeStatus.confirmed, now, None
         session.add(pledge)
         session.flush()
         counter.bump(session, campaign.slug, +1)
+        _event(session, "pledge.confirmed", pledge, now)
         return pledge
 
 
+def released(campaign: Campaign, now: datetime) -> bool:
+    """From ``fire_at`` on the result is out: a pledge can no longer be withdrawn, only its emails stopped."""
+    return now >= spec_of(campaign).fire_at
+
+
 def check_withdraw(engine: Engine, campaign: Campaign, token: str, now: datetime) -> Pledge:
-    """The pledge a withdraw link belongs to, if the link is valid and the campaign not yet released."""
-    spec = spec_of(campaign)
+    """The pledge a withdraw link belongs to, if the link is valid (at any stage: after the release the same link
+    stops the emails, see :func:`unsubscribe`)."""
+    spec_of(campaign)
     with session_scope(engine) as session:
         pledge = _by_hash(session, campaign.slug, Pledge.withdraw_token_hash, token)
     if pledge is None or pledge.status == PledgeStatus.fraud:
         raise NotFound("this withdraw link is not valid")
-    if now >= spec.fire_at:
-        raise BadRequest("withdrawal closed: the campaign has been released")
     return pledge
 
 
 def withdraw(settings: Settings, engine: Engine, campaign: Campaign, token: str, now: datetime) -> Pledge:
-    """Withdraw the pledge holding ``token`` (idempotent). A confirmed pledge stops counting at once."""
+    """Withdraw the pledge holding ``token`` (idempotent). A confirmed pledge stops counting at once. Raises
+    :class:`BadRequest` once the campaign is released (then :func:`unsubscribe` stops the emails instead)."""
     check_withdraw(engine, campaign, token, now)
+    if released(campaign, now):
+        raise BadRequest("withdrawal closed: the campaign has been released")
     with session_scope(engine) as session:
         pledge = _by_hash(session, campaign.slug, Pledge.withdraw_token_hash, token)
         assert pledge is not None
@@ -290,4 +336,27 @@ def withdraw(settings: Settings, engine: Engine, campaign: Campaign, token: str,
             session.flush()
             if was_confirmed:
                 counter.bump(session, campaign.slug, -1)
+            _event(session, "pledge.withdrawn", pledge, now, was_confirmed=was_confirmed)
         return pledge
+
+
+def _event(session: Session, type_: str, pledge: Pledge, now: datetime, **extra: Any) -> None:
+    """The webhook event of a confirmation or withdrawal, in the same transaction (name and email: personal only)."""
+    from social_campaign.webhooks.events import emit
+
+    data = {"pledge_id": pledge.id, "status": str(pledge.status), "country": pledge.country, **extra}
+    emit(session, type_, data, campaign=pledge.campaign, personal={"name": pledge.name, "email": pledge.email}, now=now)
+
+
+def unsubscribe(settings: Settings, engine: Engine, campaign: Campaign, token: str, now: datetime) -> str:
+    """The withdraw link's POST at every stage (its form, "stop these emails", List-Unsubscribe one-click). Before the
+    release it withdraws the pledge (:func:`withdraw`) and returns ``"withdrawn"``. From the release on it leaves the
+    pledge as it is and stops every further email to the address about this campaign (``mail.queue.opt_out``: a
+    ``MailOptOut`` row, queued emails suppressed) and returns ``"unsubscribed"``. Idempotent."""
+    if not released(campaign, now):
+        withdraw(settings, engine, campaign, token, now)
+        return "withdrawn"
+    pledge = check_withdraw(engine, campaign, token, now)
+    with engine.begin() as conn:
+        opt_out(conn, campaign=campaign.slug, to_canonical=pledge.email_canonical, now=now)
+    return "unsubscribed"

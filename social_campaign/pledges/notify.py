@@ -73,16 +73,20 @@ def email_for(settings: Settings, campaign: Campaign, supporter: Supporter, *, d
 # filled in with str.replace (the name HTML-escaped in the HTML part). The shortcut is verified against a real render
 # before it is used: if the templates ever transform a placeholder (a filter, a condition), it is not used.
 _NAME, _CONFIRM, _WITHDRAW = "\x00sc-name\x00", "\x00sc-confirm\x00", "\x00sc-withdraw\x00"
+_ME = "\x00sc-me\x00"  # the supporter's own page: render.me_link(withdraw_url)
 _SAMPLE = ("Ann <O'Neil> & Co", "https://a.example/c/x/confirm/AbC-_1", "https://a.example/c/x/withdraw/XyZ-_2")
 _skeletons: dict[int, tuple[Campaign, render.Rendered | None]] = {}
 
 
 def _fill(skeleton: render.Rendered, name: str, confirm_url: str, withdraw_url: str) -> render.Rendered:
+    me_url = render.me_link(withdraw_url)
+
     def text(part: str) -> str:
-        return part.replace(_NAME, name).replace(_CONFIRM, confirm_url).replace(_WITHDRAW, withdraw_url)
+        return part.replace(_NAME, name).replace(_CONFIRM, confirm_url).replace(_WITHDRAW, withdraw_url).replace(_ME, me_url)
 
     def html(part: str) -> str:
-        return part.replace(_NAME, escape(name)).replace(_CONFIRM, escape(confirm_url)).replace(_WITHDRAW, escape(withdraw_url))
+        return (part.replace(_NAME, escape(name)).replace(_CONFIRM, escape(confirm_url))
+                .replace(_WITHDRAW, escape(withdraw_url)).replace(_ME, escape(me_url)))
 
     return render.Rendered(
         subject=text(skeleton.subject), text=text(skeleton.text), html=html(skeleton.html),
@@ -94,7 +98,7 @@ def _render_confirm(settings: Settings, campaign: Campaign, name: str, confirm_u
     """``render.render_confirm``, from a per-campaign skeleton when that gives exactly the same email."""
     entry = _skeletons.get(id(campaign))
     if entry is None or entry[0] is not campaign:  # campaigns are immutable: one check per campaign object
-        made = render.render_confirm(settings, campaign, _NAME, _CONFIRM, _WITHDRAW)
+        made = render.render_confirm(settings, campaign, _NAME, _CONFIRM, _WITHDRAW, me_url=_ME)
         exact = render.render_confirm(settings, campaign, *_SAMPLE) == _fill(made, *_SAMPLE)
         if len(_skeletons) > 100:
             _skeletons.clear()

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
@@ -42,6 +42,7 @@ from social_campaign.models import (
     DeliveryState,
     EmailMessage,
     EmailState,
+    MailOptOut,
     Pledge,
     PledgeRelease,
     PledgeStatus,
@@ -56,6 +57,7 @@ ANALYZE_EVERY = 20  # batches between planner-statistics refreshes on PostgreSQL
 R = PledgeRelease.__table__  # type: ignore[attr-defined]
 P = Pledge.__table__  # type: ignore[attr-defined]
 E = EmailMessage.__table__  # type: ignore[attr-defined]
+OPT = MailOptOut.__table__  # type: ignore[attr-defined]  # opted out: skipped by the fan-out
 D = Delivery.__table__  # type: ignore[attr-defined]
 
 
@@ -84,10 +86,11 @@ class TickReport:
 
 
 def tick(settings: Settings, engine: Engine, now: datetime) -> TickReport | None:
-    """The scheduler job: load ``settings.schedule`` and advance its release (see :func:`advance`)."""
-    from social_campaign.campaign.loader import load_campaign
+    """The scheduler job: load ``settings.schedule`` (parsed again only when its files change) and advance its release
+    (see :func:`advance`)."""
+    from social_campaign.campaign.cache import load_cached
 
-    campaign = load_campaign(settings.schedule)
+    campaign = load_cached(settings.schedule)
     if campaign.pledge is None:
         return None
     return advance(settings, engine, campaign, now)
@@ -166,6 +169,10 @@ def evaluate(engine: Engine, slug: str, spec: PledgeSpec, now: datetime) -> str 
         )
         if res.rowcount != 1:
             return None
+        from social_campaign.webhooks.events import emit  # once: only the caller that made the transition
+
+        emit(conn, "release.decided", {"state": new.value, "confirmed": confirmed, "goal": spec.goal,
+                                       "fire_at": spec.fire_at.isoformat()}, campaign=slug, now=now)
     log.info("pledge %s evaluated at the deadline: %d of %d confirmed -> %s", slug, confirmed, spec.goal, new.value)
     return new.value
 
@@ -214,7 +221,8 @@ def _fanout_batch(settings: Settings, engine: Engine, campaign: Campaign, state:
         pledges = conn.execute(
             select(P.c.id, P.c.name, P.c.email, P.c.email_canonical, P.c.share_token, P.c.variant)
             .where(P.c.campaign == campaign.slug, P.c.status == PledgeStatus.confirmed.value, P.c.id > row.fanout_cursor,
-                   P.c.share_token.is_not(None))
+                   P.c.share_token.is_not(None),
+                   ~exists().where(OPT.c.campaign == P.c.campaign, OPT.c.email_canonical == P.c.email_canonical))
             .order_by(P.c.id)
             .limit(FANOUT_BATCH)
         ).all()

@@ -2,9 +2,11 @@
 
 Supporters post from their own accounts (``PLATFORMS.md`` §6): the X web intent and the Bluesky compose intent carry
 the supporter's text (texts rotate over the message variants by ``Pledge.variant``); Facebook's share dialog takes only
-the link, because Meta forbids prefilled text; Mastodon shares go to ``https://<server>/share?text=…`` on the server
-the supporter names (validated by :func:`mastodon_server`). Every outbound link goes through
-``/c/{slug}/go/{token}/{channel}``, which records a :class:`ShareClick` and redirects.
+the link, because Meta forbids prefilled text; Mastodon shares go to ``https://<server>/share?text=…`` on a server
+the share page links to (:data:`MASTODON_SERVERS`) or the supporter typed into its form (a POST, checked by
+``web.csrf``); a crafted link naming any other server only opens a page asking to confirm the name, so the redirect can
+never send someone off-site unasked. Server names are validated by :func:`mastodon_server`. Every outbound link goes
+through ``/c/{slug}/go/{token}/{channel}``, which records a :class:`ShareClick` and redirects.
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ DOWNLOADS = ("badge", "cards")
 CHANNELS = NETWORKS + DOWNLOADS
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+#: Well-known servers the share page links to: the redirect goes to these straight away.
+MASTODON_SERVERS = ("mastodon.social", "mastodon.online", "mas.to", "fosstodon.org")
+#: Top-level names that never belong to a public server (RFC 2606, RFC 6761, RFC 6762, RFC 8375, common LAN names).
+_PRIVATE_TLDS = frozenset({"localhost", "local", "internal", "lan", "home", "arpa", "test", "invalid", "onion", "intranet", "corp"})
 
 
 def find_pledge(session: Session, slug: str, token: str) -> Pledge:
@@ -61,23 +67,43 @@ def campaign_link(settings: Settings, campaign: Campaign) -> str:
 
 
 def mastodon_server(raw: str | None) -> str:
-    """A Mastodon server's host name from what a supporter typed (``mastodon.social``, ``@me@mas.to``, a URL)."""
+    """A public Mastodon server's host name from what a supporter typed (``mastodon.social``, ``@me@mas.to``, a URL
+    ``https://mas.to/@me``). Refused (:class:`BadRequest`): IP literals, single labels, private or reserved top-level
+    names, ports, and anything that is not a plain host name once the handle or URL around it is taken off."""
     value = (raw or "").strip().lower()
     if "://" in value:
-        value = urlsplit(value).hostname or ""
-    value = value.rsplit("@", 1)[-1].strip().strip("/").rstrip(".")
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or parts.username is not None or parts.port is not None:
+            raise BadRequest(_BAD_SERVER)
+        value = parts.hostname or ""
+    elif value.count("@") > 2 or (value.count("@") == 2 and not value.startswith("@")):
+        raise BadRequest(_BAD_SERVER)
+    value = value.rsplit("@", 1)[-1].strip().rstrip("/").rstrip(".")
     try:
         value = value.encode("idna").decode("ascii")
     except UnicodeError:
         value = ""
     labels = value.split(".")
-    if len(value) > 253 or len(labels) < 2 or not all(_LABEL.match(label) for label in labels) or labels[-1].isdigit():
-        raise BadRequest("server: give your Mastodon server's name, for example mastodon.social")
+    if (len(value) > 253 or len(labels) < 2 or not all(_LABEL.match(label) for label in labels)
+            or labels[-1].isdigit() or labels[-1] in _PRIVATE_TLDS):
+        raise BadRequest(_BAD_SERVER)
     try:
         ipaddress.ip_address(value)
     except ValueError:
         return value
-    raise BadRequest("server: give your Mastodon server's name, for example mastodon.social")
+    raise BadRequest(_BAD_SERVER)
+
+
+_BAD_SERVER = "server: give your Mastodon server's name, for example mastodon.social"
+
+
+def linked_server(raw: str | None) -> str | None:
+    """The server named by ``raw`` when it is one the share page links to (:data:`MASTODON_SERVERS`), else ``None``."""
+    try:
+        server = mastodon_server(raw)
+    except BadRequest:
+        return None
+    return server if server in MASTODON_SERVERS else None
 
 
 def target_url(settings: Settings, campaign: Campaign, pledge: Pledge, channel: str, server: str | None = None) -> str:

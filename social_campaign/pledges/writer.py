@@ -13,6 +13,8 @@ one transaction each, so one failing pledge fails alone (its request gets the er
 
 The thread starts on the first pledge and exits after ``idle_seconds`` without work (restarting on the next one), so
 an app that is never shut down cleanly (tests) leaves no thread behind for long. :meth:`close` drains and stops it.
+It runs as the supervised loop ``pledge-writer`` (``supervise.py``): an unexpected error fails that batch's requests
+(never leaves them waiting), is logged once per cause, and the thread goes on.
 """
 
 from __future__ import annotations
@@ -99,10 +101,22 @@ class PledgeWriter:
         return batch
 
     def _run(self) -> None:
-        while (batch := self._take_batch()) is not None:
-            live = [(item, fut) for item, fut in batch if fut.set_running_or_notify_cancel()]
-            if live:
-                self._write(live)
+        """The writer thread, supervised: nothing that goes wrong here ends it while pledges wait (see ``supervise``)."""
+        from social_campaign.supervise import Loop
+
+        loop = Loop("pledge-writer", role="web", engine=self.engine, interval=self.idle_seconds)
+        try:
+            while (batch := self._take_batch()) is not None:
+                loop.beat()
+                with loop.guard(wait=False):
+                    try:
+                        live = [(item, fut) for item, fut in batch if fut.set_running_or_notify_cancel()]
+                        if live:
+                            self._write(live)
+                    finally:  # whatever happened, no request is left waiting for an answer
+                        _fail_unanswered(batch)
+        finally:
+            loop.close()  # idle (or closed): a clean stop; the next pledge starts a new thread
 
     def _write(self, batch: list[_Job]) -> None:
         try:
@@ -120,3 +134,9 @@ class PledgeWriter:
         self.stored += len(batch)
         for _, fut in batch:
             fut.set_result(None)
+
+
+def _fail_unanswered(batch: list[_Job]) -> None:
+    for _, fut in batch:
+        if not fut.done():
+            fut.set_exception(RuntimeError("the pledge writer failed to store this pledge"))

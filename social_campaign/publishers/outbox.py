@@ -23,6 +23,7 @@ from sqlmodel import col, select
 from social_campaign.config import Settings
 from social_campaign.db import session_scope
 from social_campaign.errors import Rejected
+from social_campaign.files import private_dir, write_private
 from social_campaign.models import OutboxItem, utcnow
 from social_campaign.publishers.base import OutgoingPost, Publisher, PublishResult
 
@@ -73,8 +74,8 @@ class OutboxPublisher(Publisher):
             target = self.folder / "media" / f"{post.delivery_id}-{n}-{media.path.name}"
             try:
                 if not target.exists():
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+                    private_dir(target.parent)
+                    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")  # 0600
                     with os.fdopen(fd, "wb") as dst, media.path.open("rb") as src:
                         shutil.copyfileobj(src, dst)
                     os.replace(tmp, target)
@@ -115,12 +116,4 @@ def _render(post: OutgoingPost, channel: str, when: datetime, media: list[dict[s
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".md")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_private(path, text.encode("utf-8"))  # 0600 in a 0700 folder, whatever the umask

@@ -6,8 +6,9 @@
    outbox (``DATA_DIR/demo/data/``), and prints each post as it arrives.
 4. Serves the demo campaign's pages (``/c/<slug>``, pledge form, badge maker) on SOCIAL_CAMPAIGN_PORT (or a free port),
    with emails going to the mail folder ``DATA_DIR/demo/data/mail`` instead of SMTP.
-5. Exits when every delivery is settled (or after ``--minutes``); ``--keep``, or an interactive terminal, keeps the
-   pages served until Ctrl-C.
+5. Exits by itself when every delivery is settled (or after ``--minutes``). With ``--keep``, or in an interactive
+   terminal, it then says it is still serving the pages, where, and how to stop (Ctrl-C or SIGTERM). Outside a
+   terminal (``make demo`` in a script or CI) it ends by itself. SIGTERM or Ctrl-C stops it cleanly at any time.
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ def run_demo(
 ) -> int:
     """Run the demo; returns how many deliveries were sent."""
     from social_campaign.db import engine_for
-    from social_campaign.scheduling.roles import start
+    from social_campaign.scheduling.roles import on_signals, start
 
     out = out or Console(highlight=False)
     now = utcnow()
@@ -113,35 +114,42 @@ def run_demo(
     web = _serve_pages(dsettings, engine, out) if serve else None
     if web is not None:
         dsettings = web.settings
-    handle = start(dsettings, {"scheduler", "worker"}, engine=engine)
-    seen: set[int] = set()
-    deadline = time.monotonic() + minutes * 60
-    try:
-        while time.monotonic() < deadline or keep:
-            rows, files = _snapshot(engine)
-            for row in rows:
-                if row.id in seen or row.state not in SETTLED:
-                    continue
-                seen.add(row.id)  # type: ignore[arg-type]
-                _print_row(out, row, files.get(row.id))
-            if rows and all(r.state in SETTLED for r in rows) and not keep:
-                break
-            time.sleep(0.3)
-        if web is not None and (keep or sys.stdin.isatty()):
-            out.print(f"\nEvery post went out. The pages are still served at {web.url}; Ctrl-C to stop.")
-            while web.thread.is_alive():
-                time.sleep(0.5)
-    except KeyboardInterrupt:
-        out.print("interrupted")
-    finally:
-        handle.stop()
-        if web is not None:
-            web.stop()
+    stop = threading.Event()
+    with on_signals(stop):  # SIGTERM or Ctrl-C: a clean stop, whatever the demo is doing
+        handle = start(dsettings, {"scheduler", "worker"}, engine=engine)
+        seen: set[int] = set()
+        deadline = time.monotonic() + minutes * 60
+        try:
+            while (time.monotonic() < deadline or keep) and not stop.is_set():
+                rows, files = _snapshot(engine)
+                for row in rows:
+                    if row.id in seen or row.state not in SETTLED:
+                        continue
+                    seen.add(row.id)  # type: ignore[arg-type]
+                    _print_row(out, row, files.get(row.id))
+                if rows and all(r.state in SETTLED for r in rows):
+                    break
+                stop.wait(0.3)
+            if (keep or (web is not None and sys.stdin.isatty())) and not stop.is_set():
+                serving = f"Still serving the pages at {web.url} (and sending their emails)" if web else "Still running"
+                out.print(f"\nEvery post went out. {serving}; press Ctrl-C, or send SIGTERM, to stop.")
+                while not stop.wait(0.5) and (web is None or web.thread.is_alive()):
+                    pass
+            elif web is not None and not stop.is_set():
+                out.print("\nThe pages stop with the demo (not in a terminal); `social-campaign demo --keep` keeps serving.")
+            if stop.is_set():
+                out.print("stopping")
+        finally:
+            if web is not None:
+                web.server.should_exit = True  # no new requests while the roles stop
+            handle.stop()
+            if web is not None:
+                web.stop()
     rows, files = _snapshot(engine)
     engine.dispose()
     sent = sum(1 for r in rows if r.state == DeliveryState.sent)
     pending = [r for r in rows if r.state not in SETTLED]
-    out.print(f"\n[bold]{sent} of {len(rows)} deliveries sent[/bold]" + (f", {len(pending)} still pending (time limit reached)" if pending else "."))
+    out.print(f"\n[bold]{sent} of {len(rows)} deliveries sent[/bold]" + (f", {len(pending)} still pending ({'stopped' if stop.is_set() else 'time limit reached'})" if pending else "."))
     folders = [str(Path(f).parent) for f in files.values() if f]
     out.print(f"Outbox folder: {os.path.commonpath(folders) if folders else dsettings.data_dir / 'outbox'}")
     out.print(f"Database: {dsettings.resolved_database_url}  (SOCIAL_CAMPAIGN_DATA_DIR={dsettings.data_dir} social-campaign status)")
@@ -176,7 +184,7 @@ class _Pages:
 
     def stop(self) -> None:
         self.server.should_exit = True
-        self.thread.join(timeout=10)
+        self.thread.join(timeout=2)
 
 
 def _free_port(host: str, preferred: int) -> int:
@@ -195,11 +203,15 @@ def _serve_pages(settings: Settings, engine: Any, out: Console) -> _Pages | None
 
     from social_campaign.campaign.loader import load_campaign
     from social_campaign.web.app import create_app
+    from social_campaign.web.server import uvicorn_options
 
     port = _free_port(settings.host, settings.port)
     base = f"http://{settings.host}:{port}"
     settings = settings.model_copy(update={"port": port, "public_url": base})
-    config = uvicorn.Config(create_app(settings, engine), host=settings.host, port=port, log_level="warning", access_log=False)
+    config = uvicorn.Config(
+        create_app(settings, engine), host=settings.host, port=port, log_level="warning", access_log=False,
+        **uvicorn_options(settings),
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="demo-web", daemon=True)
     thread.start()

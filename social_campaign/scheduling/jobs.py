@@ -1,7 +1,8 @@
 """The scheduler's jobs: thin, idempotent ``fn(settings, engine, now)`` calls to services, named ``"module:callable"``.
 
-:data:`JOBS` lists each job with its interval. :func:`call` is what APScheduler runs: it resolves the reference, passes
-``now`` explicitly and logs (never raises) failures, so one bad run never stops the scheduler. Jobs that should run at
+:data:`JOBS` lists each job with its interval. :func:`call` is what the scheduler runs: it resolves the reference, passes
+``now`` explicitly and never raises, so one bad run never stops the scheduler; under a ``supervise.Loop`` a failure is
+counted and logged once per cause (with its traceback), otherwise as one line. Jobs that should run at
 most once per period across several schedulers go through :func:`once_per_period` (a ``TaskRun`` row is the lock).
 """
 
@@ -12,7 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete
 from sqlalchemy.engine import Engine
@@ -23,6 +24,9 @@ from social_campaign.config import Settings
 from social_campaign.db import session_scope
 from social_campaign.errors import CampaignError, SocialCampaignError
 from social_campaign.models import TaskRun, utcnow
+
+if TYPE_CHECKING:
+    from social_campaign.supervise import Loop
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +43,9 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("social_campaign.scheduling.jobs:missed", lambda s: 30.0),
     JobSpec("social_campaign.scheduling.jobs:pledge_release", lambda s: 5.0),
     JobSpec("social_campaign.scheduling.jobs:pledge_counter", lambda s: s.progress_interval),
+    JobSpec("social_campaign.scheduling.jobs:pledge_prune", lambda s: 60.0),
     JobSpec("social_campaign.scheduling.jobs:manager_mail", lambda s: 30.0),
+    JobSpec("social_campaign.scheduling.jobs:retention", lambda s: 3600.0),
 )
 
 
@@ -48,16 +54,25 @@ def resolve(ref: str) -> Callable[..., Any]:
     return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
 
 
-def call(ref: str, settings: Settings, engine: Engine) -> Any:
-    """Run the job ``ref`` now; failures are logged as one line."""
+def call(ref: str, settings: Settings, engine: Engine, loop: Loop | None = None) -> Any:
+    """Run the job ``ref`` now; failures go to ``loop`` (counted, backed off) or are logged as one line."""
     try:
-        return resolve(ref)(settings, engine, utcnow())
-    except CampaignError as exc:
+        result = resolve(ref)(settings, engine, utcnow())
+    except CampaignError as exc:  # a refused edit: recorded by the job, the last good version keeps running
         log.warning("%s: %s", ref, exc)
-    except (SocialCampaignError, SQLAlchemyError) as exc:
-        log.warning("%s failed: %s", ref, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-    except Exception:
-        log.exception("%s failed", ref)
+        if loop is not None:
+            loop.ok()
+    except Exception as exc:
+        if loop is not None:
+            loop.failed(exc, wait=False)
+        elif isinstance(exc, (SocialCampaignError, SQLAlchemyError)):
+            log.warning("%s failed: %s", ref, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        else:
+            log.exception("%s failed", ref)
+    else:
+        if loop is not None:
+            loop.ok()
+        return result
     return None
 
 
@@ -120,6 +135,20 @@ def pledge_counter(settings: Settings, engine: Engine, now: datetime) -> Any:
     from social_campaign.pledges.counter import flush
 
     return flush(settings, engine, now)
+
+
+def pledge_prune(settings: Settings, engine: Engine, now: datetime) -> Any:
+    """Delete ended rate-limit buckets and fraud pledges past SOCIAL_CAMPAIGN_FRAUD_RETENTION_DAYS."""
+    from social_campaign.pledges.abuse import prune
+
+    return prune(settings, engine, now)
+
+
+def retention(settings: Settings, engine: Engine, now: datetime) -> Any:
+    """Erase supporters not on an organisation's list SOCIAL_CAMPAIGN_RETENTION_DAYS after the release; prune."""
+    from social_campaign.supporters.retention import run
+
+    return run(settings, engine, now)
 
 
 def manager_mail(settings: Settings, engine: Engine, now: datetime) -> int:

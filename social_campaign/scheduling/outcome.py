@@ -63,6 +63,8 @@ def record_sent(
             last_error=None,
         )
         _finish_attempt(session, attempt_id, now, "sent", result.request_summary, result.http_status, None, None)
+        if changed:
+            event(session, "delivery.sent", claim_delivery, now, remote_id=result.remote_id, url=result.url)
     if not changed:
         log.warning("delivery %s was sent (remote id %s) after its lease ran out", claim_delivery.id, result.remote_id)
     return changed
@@ -109,10 +111,20 @@ def record_failure(
             state, values = DeliveryState.failed, {"last_error": reason}
         if state == DeliveryState.scheduled:
             values |= {"claimed_by": None, "claimed_at": None}
-        _transition(session, row.id, worker_id, now, state=state, **values)
+        changed = _transition(session, row.id, worker_id, now, state=state, **values)
         _finish_attempt(session, attempt_id, now, exc.kind, summary, exc.http_status, exc.code, reason)
+        if changed and state == DeliveryState.failed:
+            event(session, "delivery.failed", row, now, reason=values.get("last_error") or reason)
     log.info("delivery %s (%s/%s): %s → %s: %s", row.id, row.post_id, row.channel, exc.kind, state, reason)
     return state
+
+
+def event(session: Session, type_: str, row: Delivery, now: datetime, **extra: object) -> None:
+    """The webhook event of a delivery that became sent or failed, in the same transaction."""
+    from social_campaign.webhooks.events import emit
+
+    data = {"delivery_id": row.id, "post": row.post_id, "channel": row.channel, "kind": row.kind, **extra}
+    emit(session, type_, data, campaign=row.campaign, now=now)
 
 
 def mark_account(session: Session, campaign: str, channel: str, reason: str, now: datetime) -> None:

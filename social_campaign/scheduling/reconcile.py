@@ -23,6 +23,7 @@ from sqlmodel import col
 from social_campaign.db import session_scope
 from social_campaign.errors import PublishError
 from social_campaign.models import Attempt, Delivery, DeliveryState
+from social_campaign.scheduling.outcome import event
 from social_campaign.scheduling.pool import PublisherPool, to_outgoing
 
 log = logging.getLogger(__name__)
@@ -75,5 +76,7 @@ def reconcile_row(engine: Engine, row: Delivery, pool: PublisherPool, now: datet
                 reason=reason,
             )
         )
+        if outcome == "sent":  # the same event a direct send gives, in the same transaction
+            event(session, "delivery.sent", row, now, url=found.url if found is not None else None)
     log.info("delivery %s (%s/%s) reconciled: %s", row.id, row.post_id, row.channel, reason)
     return outcome

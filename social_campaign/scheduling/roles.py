@@ -1,8 +1,10 @@
-"""Process roles: ``scheduler`` (APScheduler jobs) and ``worker`` (deliveries and the mail loop), in threads.
+"""Process roles: ``scheduler`` (APScheduler jobs) and ``worker`` (deliveries, the mail and webhook loops), in threads.
 
 :func:`start` starts the requested roles in background threads and returns a :class:`Handle` (``serve`` uses it);
-:func:`run_forever` runs them in the foreground until SIGTERM or SIGINT, then stops cleanly: the worker claims nothing
-more and waits for the sends in flight to be recorded; the scheduler finishes its running job.
+:func:`run_forever` runs them in the foreground until SIGTERM or SIGINT, then stops cleanly within
+:data:`STOP_SECONDS`: the worker claims nothing more and waits for the sends in flight to be recorded (a send still
+running then is settled by the sweeper), the mail loop puts unsent emails back in the queue, and the scheduler arms no
+more wake-ups and waits for its running jobs. Every loop runs supervised (``supervise.py``).
 
 Before anything starts, the scheduler role syncs the campaign once. A campaign that fails ``check`` while no good
 version was ever synced stops start-up with the problems (``CampaignError``); with a good version in the database the
@@ -12,9 +14,13 @@ refusal is recorded and that version keeps running.
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import sys
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
 
@@ -29,6 +35,7 @@ from social_campaign.scheduling.worker import Worker
 
 log = logging.getLogger(__name__)
 ROLES = frozenset({"scheduler", "worker"})
+STOP_SECONDS = 6.0  # the longest a clean stop waits for work in flight (SIGTERM must end a process within 10 s)
 
 
 @dataclass
@@ -40,22 +47,32 @@ class Handle:
     scheduler: CampaignScheduler | None = None
     worker: Worker | None = None
 
-    def stop(self, timeout: float | None = 60.0) -> None:
+    def stop(self, timeout: float = STOP_SECONDS) -> None:
+        """Stop every role, waiting at most about ``timeout`` seconds in all (a signal must end a process in 10 s)."""
+        deadline = time.monotonic() + timeout
         self.stop_event.set()
         if self.worker is not None:
             self.worker.wake.set()
         if self.scheduler is not None:
-            self.scheduler.stop()
+            self.scheduler.stop(timeout=max(0.1, timeout - 2))
         for thread in self.threads:
-            thread.join(timeout)
+            thread.join(max(0.1, deadline - time.monotonic()))
+            if thread.is_alive():
+                log.warning("the %s thread did not stop within %.0f s; what it holds is left for the sweeper",
+                            thread.name, timeout)
 
     def wait(self) -> None:
         while not self.stop_event.wait(0.5):
             pass
+        if self.worker is not None:
+            self.worker.wake.set()
 
 
-def start(settings: Settings, roles: Iterable[str] = ROLES, *, engine: Engine | None = None) -> Handle:
-    """Start ``roles`` (a subset of ``{"scheduler", "worker"}``) in background threads."""
+def start(
+    settings: Settings, roles: Iterable[str] = ROLES, *, engine: Engine | None = None,
+    stop_event: threading.Event | None = None,
+) -> Handle:  # fmt: skip
+    """Start ``roles`` (a subset of ``{"scheduler", "worker"}``) in background threads; ``stop_event`` stops them."""
     roles = set(roles)
     unknown = roles - ROLES
     if unknown or not roles:
@@ -64,7 +81,7 @@ def start(settings: Settings, roles: Iterable[str] = ROLES, *, engine: Engine | 
         from social_campaign.db import engine_for
 
         engine = engine_for(settings)
-    handle = Handle(stop_event=threading.Event())
+    handle = Handle(stop_event=stop_event or threading.Event())
     wake = threading.Event()
     if "scheduler" in roles:
         initial_sync(settings, engine)
@@ -76,6 +93,9 @@ def start(settings: Settings, roles: Iterable[str] = ROLES, *, engine: Engine | 
         mail_loop = _mail_loop()
         if mail_loop is not None:
             handle.threads.append(_thread("mail", mail_loop, settings, engine, handle.stop_event))
+        from social_campaign.webhooks.worker import run_webhook_loop  # idle: one indexed query per poll
+
+        handle.threads.append(_thread("webhooks", run_webhook_loop, settings, engine, handle.stop_event))
     return handle
 
 
@@ -101,20 +121,51 @@ def initial_sync(settings: Settings, engine: Engine) -> None:
 
 
 def run_forever(settings: Settings, roles: Iterable[str] = ROLES) -> None:
-    """Run ``roles`` until SIGTERM/SIGINT, then stop cleanly."""
-    handle = start(settings, roles)
+    """Run ``roles`` until SIGTERM/SIGINT, then stop cleanly (a signal during start-up stops it once started)."""
+    stopping = threading.Event()
+    with on_signals(stopping):
+        handle = start(settings, roles, stop_event=stopping)
+        try:
+            handle.wait()
+        finally:
+            handle.stop()
+            leave_stragglers(handle)
+
+
+def leave_stragglers(handle: Handle) -> None:
+    """End the process now if a send is still stuck in a network call after the roles stopped.
+
+    Python would otherwise wait for it at exit (it joins the send pool's threads), holding a stop for up to the
+    publishers' request timeout. Its row stays ``sending`` and the sweeper settles it (reconciliation first), so
+    ending here loses nothing and sends nothing twice. Logs and standard streams are flushed first."""
+    busy = handle.worker.in_flight_at_stop if handle.worker is not None else 0
+    if not busy:
+        return
+    log.warning("leaving %d send(s) in flight to the sweeper", busy)
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(0)
+
+
+@contextmanager
+def on_signals(event: threading.Event) -> Iterator[threading.Event]:
+    """While inside: SIGTERM and SIGINT set ``event`` (and nothing else). Handlers can only be set from the main
+    thread; elsewhere this does nothing. ``serve`` wraps uvicorn in it, so the signal uvicorn re-raises after its own
+    graceful shutdown lands here instead of killing the process before the roles have stopped."""
+    if threading.current_thread() is not threading.main_thread():
+        yield event
+        return
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
-        log.info("received %s: finishing sends in flight", signal.Signals(signum).name)
-        handle.stop_event.set()
-        if handle.worker is not None:
-            handle.worker.wake.set()
+        if not event.is_set():
+            log.info("received %s: finishing the work in flight", signal.Signals(signum).name)
+        event.set()
 
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        handle.wait()
+        yield event
     finally:
-        handle.stop()
         for sig, old in previous.items():
             signal.signal(sig, old)
 

@@ -1,9 +1,11 @@
-"""The manager's view: counts per state, what is next, what failed and why, accounts to reconnect, refused edits."""
+"""The manager's view: counts per state, what is next, what failed and why, accounts to reconnect, refused edits, and
+the background loops' heartbeats (``heartbeat`` table, written by ``supervise.py`` in every running process)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
@@ -15,10 +17,40 @@ from social_campaign.models import (
     CampaignRevision,
     Delivery,
     DeliveryState,
+    Heartbeat,
     ManagerNotice,
 )
+from social_campaign.scheduling.identity import is_dead
+
+if TYPE_CHECKING:
+    from social_campaign.supporters.retention import PurgeDue
 
 PROBLEM_STATES = (DeliveryState.failed, DeliveryState.missed, DeliveryState.needs_reconnect, DeliveryState.unconfirmed)
+SHOW_STOPPED = timedelta(hours=1)  # loops stopped longer ago than this are not shown
+
+
+@dataclass(frozen=True)
+class LoopView:
+    """One loop's heartbeat as ``status`` shows it: ``ok``, ``stalled``, ``stopped`` or ``dead (process gone)``."""
+
+    row: Heartbeat
+    state: str
+    age_seconds: float
+
+
+def loop_views(engine: Engine, now: datetime, stale_seconds: float) -> list[LoopView]:
+    """The heartbeats of running loops (stalled ones included) and of loops stopped within :data:`SHOW_STOPPED`."""
+    views = []
+    with Session(engine) as session:
+        rows = session.exec(select(Heartbeat).order_by(col(Heartbeat.process), col(Heartbeat.loop))).all()
+    for row in rows:
+        age = (now - row.beat_at).total_seconds()
+        if row.stopped_at is not None or is_dead(f"{row.process}:loop"):
+            if now - (row.stopped_at or row.beat_at) <= SHOW_STOPPED:
+                views.append(LoopView(row, "stopped" if row.stopped_at else "dead (process gone)", age))
+            continue
+        views.append(LoopView(row, "stalled" if age > stale_seconds + row.interval_seconds else "ok", age))
+    return views
 
 
 @dataclass
@@ -29,10 +61,20 @@ class Status:
     reconnect: list[Account] = field(default_factory=list)
     refused: list[CampaignRevision] = field(default_factory=list)
     notices: list[ManagerNotice] = field(default_factory=list)
+    loops: list[LoopView] = field(default_factory=list)
+    purges: list[PurgeDue] = field(default_factory=list)  # retention: next purge per campaign (supporters/retention.py)
+
+    @property
+    def stalled(self) -> list[LoopView]:
+        return [v for v in self.loops if v.state == "stalled"]
 
 
-def get_status(engine: Engine, now: datetime, *, limit: int = 10) -> Status:
-    status = Status()
+def get_status(
+    engine: Engine, now: datetime, *, limit: int = 10, stale_seconds: float = 60.0, retention_days: int = 180
+) -> Status:
+    from social_campaign.supporters.retention import plan
+
+    status = Status(loops=loop_views(engine, now, stale_seconds), purges=plan(engine, now, retention_days))
     with Session(engine) as session:
         for campaign, state, n in session.exec(
             select(Delivery.campaign, Delivery.state, func.count()).group_by(

@@ -1,7 +1,8 @@
 """schedule.toml → delivery rows, idempotently.
 
-``sync_campaign`` runs ``check``; any error refuses the file: the refusal is recorded on ``CampaignRevision`` and as a
-``ManagerNotice``, nothing else changes (the last good version keeps running) and ``CampaignError`` is raised.
+``sync_campaign`` runs ``check`` (one parse gives both the campaign and its problems); any error refuses the file:
+the refusal is recorded on ``CampaignRevision`` and as a ``ManagerNotice``, nothing else changes (the last good version
+keeps running) and ``CampaignError`` is raised.
 Otherwise it upserts one ``Delivery`` per post x channel x occurrence (``occurrence`` is ``""`` for an ``at`` post and
 the UTC ISO instant for a cron occurrence within ``horizon_days``):
 
@@ -27,6 +28,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from social_campaign.campaign.cache import Stamp, stamp
 from social_campaign.campaign.model import Campaign, Post
 from social_campaign.config import Settings
 from social_campaign.db import session_scope
@@ -71,26 +73,32 @@ class _Want:
 def sync_campaign(
     settings: Settings, engine: Engine, path: Path, now: datetime | None = None, *, skip_unchanged: bool = False
 ) -> SyncReport:
-    """Sync ``path`` into delivery rows (see the module docstring). Raises ``CampaignError`` when refused."""
-    from social_campaign.campaign.check import check_campaign
-    from social_campaign.campaign.loader import load_campaign
+    """Sync ``path`` into delivery rows (see the module docstring). Raises ``CampaignError`` when refused.
+
+    The files are read and checked once: the one parse gives both the campaign and its warnings."""
+    from social_campaign.campaign.check import run_check
 
     now = now or utcnow()
     path = Path(path)
-    campaign: Campaign | None = None
-    try:
-        campaign = load_campaign(path)
-    except CampaignError as exc:
-        _refuse(engine, path, exc.problems, now)
-        raise
+    files = stamp(path)  # taken before reading, so an edit during the parse is seen by the next sync
+    if skip_unchanged:
+        last = _last_good.get(path)
+        if last is not None and last[0] == files and _unchanged(engine, last[1], now):
+            return SyncReport(campaign=last[1].slug, skipped=True)  # no file changed: no parse at all
+    result = run_check(path, now)
+    if result.campaign is None or result.errors:
+        errors = result.errors or result.problems
+        _refuse(engine, path, errors, now)
+        raise CampaignError(errors)
+    campaign = result.campaign
+    _last_good[path] = (files, campaign)
     if skip_unchanged and _unchanged(engine, campaign, now):
         return SyncReport(campaign=campaign.slug, skipped=True)
-    problems = check_campaign(path, now)
-    errors = [p for p in problems if p.severity == "error"]
-    if errors:
-        _refuse(engine, path, problems, now, slug=campaign.slug)
-        raise CampaignError(problems)
-    return sync_loaded(settings, engine, campaign, now, warnings=[p for p in problems if p.severity != "error"])
+    return sync_loaded(settings, engine, campaign, now, warnings=result.warnings)
+
+
+# path -> (the files' stamp, the campaign parsed from them): the periodic sync skips the parse while no file changed
+_last_good: dict[Path, tuple[Stamp, Campaign]] = {}
 
 
 def sync_loaded(

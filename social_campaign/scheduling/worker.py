@@ -2,8 +2,11 @@
 
 One :class:`Worker` per process (``settings.worker_threads`` concurrent sends). The loop claims as many rows as it has
 free threads, submits them, and sleeps until the next due time, ``poll_seconds``, a freed thread, or a wake-up from the
-scheduler in the same process (``wake`` event), whichever comes first. On stop it claims nothing more and waits for
-the sends in flight to be recorded, so nothing is left half-done.
+scheduler in the same process (``wake`` event), whichever comes first. On stop it claims nothing more and waits (up to
+``STOP_WAIT``) for the sends in flight to be recorded; a send still running then is settled by the sweeper.
+
+The loop runs under ``supervise.Loop("delivery")``: any exception (a locked or lost database included) is logged once
+per cause, backed off and retried; the loop beats its heartbeat every round.
 
 At start-up it first runs the sweeper once, recovering rows its crashed predecessors left in ``sending``.
 """
@@ -26,9 +29,11 @@ from social_campaign.scheduling.claim import Claim, claim_due, next_due
 from social_campaign.scheduling.identity import new_worker_id
 from social_campaign.scheduling.outcome import record_failure, record_sent
 from social_campaign.scheduling.pool import PublisherPool, summary, to_outgoing
+from social_campaign.supervise import Loop
 
 log = logging.getLogger(__name__)
 SWEEP_EVERY = 15.0
+STOP_WAIT = 4.0  # seconds a stopping worker waits for its sends in flight
 
 
 class Worker:
@@ -47,6 +52,7 @@ class Worker:
         self.worker_id = worker_id or new_worker_id("w")
         self.grace = timedelta(minutes=settings.grace_minutes)
         self._in_flight = 0
+        self.in_flight_at_stop = 0  # sends still running when a stop gave up waiting (``roles.leave_stragglers``)
         self._lock = threading.Lock()
 
     # --- one send -----------------------------------------------------------------------------------------------
@@ -82,44 +88,44 @@ class Worker:
         return len(claims)
 
     def run(self, stop: threading.Event) -> None:
-        """Run until ``stop`` is set, then finish the sends in flight."""
+        """Run until ``stop`` is set, then finish the sends in flight (waiting up to :data:`STOP_WAIT` seconds)."""
         from social_campaign.scheduling.sweeper import sweep
 
-        try:
-            sweep(self.settings, self.engine, utcnow(), pool=self.pool, startup=True)
-        except (SocialCampaignError, SQLAlchemyError) as exc:
-            log.warning("start-up sweep failed: %s", str(exc).splitlines()[0])
-        last_sweep = time.monotonic()
         executor = ThreadPoolExecutor(max_workers=self.settings.worker_threads, thread_name_prefix="send")
         log.info("worker %s started with %d threads", self.worker_id, self.settings.worker_threads)
+        loop = Loop("delivery", role="worker", engine=self.engine, stop=stop, interval=self.settings.poll_seconds)
+        last_sweep = None  # the first round sweeps at once (start-up recovery of dead predecessors' rows)
         try:
-            while not stop.is_set():
-                self.wake.clear()
-                free = self._free_slots()
-                claimed = 0
-                if free:
-                    try:
-                        claims = claim_due(self.engine, self.worker_id, utcnow(), free, grace=self.grace)
-                    except (SocialCampaignError, SQLAlchemyError) as exc:
-                        log.warning("claim failed: %s", str(exc).splitlines()[0])
-                        claims = []
+            while loop.running():
+                if last_sweep is None or time.monotonic() - last_sweep >= SWEEP_EVERY:
+                    startup, last_sweep = last_sweep is None, time.monotonic()
+                    with loop.guard(wait=False):  # a failed sweep is logged and counted; claiming goes on
+                        sweep(self.settings, self.engine, utcnow(), pool=self.pool, startup=startup)
+                with loop.guard():
+                    self.wake.clear()
+                    free = self._free_slots()
+                    claims = claim_due(self.engine, self.worker_id, utcnow(), free, grace=self.grace) if free else []
                     for claim in claims:
                         self._acquire()
                         executor.submit(self._send_and_release, claim)
-                    claimed = len(claims)
-                if claimed == free and free:
-                    continue  # there may be more due rows: claim again as threads free up
-                if time.monotonic() - last_sweep >= SWEEP_EVERY:
-                    last_sweep = time.monotonic()
-                    try:
-                        sweep(self.settings, self.engine, utcnow(), pool=self.pool)
-                    except (SocialCampaignError, SQLAlchemyError) as exc:
-                        log.warning("sweep failed: %s", str(exc).splitlines()[0])
-                self.wake.wait(self._sleep_seconds())
+                    if free and len(claims) == free:
+                        continue  # there may be more due rows: claim again as threads free up
+                    self.wake.wait(self._sleep_seconds())
+            loop.close()  # a clean stop (an error escaping the loop leaves it marked dead for /healthz)
         finally:
-            executor.shutdown(wait=True)
+            self._finish(executor)
             self.pool.close()
             log.info("worker %s stopped", self.worker_id)
+
+    def _finish(self, executor: ThreadPoolExecutor) -> None:
+        deadline = time.monotonic() + STOP_WAIT
+        while self._free_slots() < self.settings.worker_threads and time.monotonic() < deadline:
+            self.wake.wait(0.1)
+            self.wake.clear()
+        busy = self.in_flight_at_stop = self.settings.worker_threads - self._free_slots()
+        if busy:
+            log.warning("%d send(s) still in flight at stop; the sweeper settles them after the lease", busy)
+        executor.shutdown(wait=False, cancel_futures=True)
 
     def _sleep_seconds(self) -> float:
         wait = self.settings.poll_seconds

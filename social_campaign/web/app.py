@@ -1,6 +1,7 @@
 """The web app: ``create_app(settings)`` builds FastAPI with server-rendered pages, one error handler and security headers.
 
-Every page works without JavaScript. Errors the package raises on purpose (:class:`WebError` and its subclasses) are
+Every page works without JavaScript, and every GET page answers HEAD (:class:`HeadAsGet`); a 405 names the allowed
+methods in ``Allow``. Errors the package raises on purpose (:class:`WebError` and its subclasses) are
 rendered by one handler as one clear line: JSON for ``*.json`` paths and JSON clients, an HTML page otherwise. Anything
 else becomes a plain 500 without a traceback (and is logged).
 """
@@ -21,6 +22,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from social_campaign.campaign.model import Campaign
@@ -30,7 +32,7 @@ from social_campaign.errors import WebError
 from social_campaign.pledges.counter import ProgressCache
 from social_campaign.pledges.writer import PledgeWriter
 from social_campaign.web import deps
-from social_campaign.web.routes import admin, badge, campaign, cards, health, pledge, share
+from social_campaign.web.routes import admin, badge, campaign, cards, health, pledge, share, supporter
 from social_campaign.web.store import CampaignStore
 
 log = logging.getLogger(__name__)
@@ -66,6 +68,49 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class HeadAsGet:
+    """Pure ASGI middleware: every GET page answers HEAD, with the headers GET would send and no body.
+
+    A HEAD request is routed as GET (so routes are declared once, with ``@router.get``); the response's status and
+    headers, ``content-length`` included, go out unchanged and its body is dropped."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET", deps.HEAD_SCOPE_KEY: True}, receive, send_without_body)
+
+
+ROUTERS = (health, campaign, pledge, share, supporter, badge, cards, admin)  # included in this order, without a prefix
+
+
+def app_routes() -> list[Route]:
+    """Every route of the app's routers, with its full path (``app.routes`` only lists the included routers)."""
+    return [route for module in ROUTERS for route in module.router.routes if isinstance(route, Route)]
+
+
+def allowed_methods(path: str) -> str:
+    """The ``Allow`` header for ``path``: every method some route answers there (HEAD wherever GET is)."""
+    methods: set[str] = set()
+    for route in app_routes():
+        if route.methods and route.path_regex.match(path):
+            methods |= route.methods
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods))
 
 
 class ProgressFastPath:
@@ -131,7 +176,12 @@ def create_app(settings: Settings, engine: Engine | None = None, *, campaigns: l
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         message = "page not found" if exc.status_code == 404 else str(exc.detail)
-        return error_response(request, exc.status_code, message)
+        if exc.status_code != 405:
+            return error_response(request, exc.status_code, message)
+        allow = allowed_methods(request.url.path)
+        response = error_response(request, 405, f"this address does not take {request.method}; it takes {allow}")
+        response.headers["allow"] = allow
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -144,11 +194,12 @@ def create_app(settings: Settings, engine: Engine | None = None, *, campaigns: l
         log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
         return error_response(request, 500, "something went wrong on our side; please try again later")
 
-    for module in (health, campaign, pledge, share, badge, cards, admin):
+    for module in ROUTERS:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     app.add_middleware(SecurityHeaders)
     app.add_middleware(ProgressFastPath, services=app.state.services)
+    app.add_middleware(HeadAsGet)  # outermost: HEAD reaches the fast path and every route as GET
     return app
 
 

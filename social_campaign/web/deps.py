@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import ipaddress
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from social_campaign.campaign.model import Campaign
 from social_campaign.config import Settings
 from social_campaign.pledges.counter import ProgressCache
 from social_campaign.pledges.writer import PledgeWriter
+from social_campaign.web.server import TrustedProxies, forwarded_client
 from social_campaign.web.store import CampaignStore
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -36,6 +37,14 @@ class Services:
     pages: dict[tuple[str, str, str], bytes] = field(default_factory=dict)  # constant pages, rendered once
 
 
+HEAD_SCOPE_KEY = "social_campaign.head"  # set by web.app.HeadAsGet on a HEAD routed as GET
+
+
+def is_head(request: Request) -> bool:
+    """Whether this GET is really a HEAD: routes that count visits (share taps) answer it without counting."""
+    return bool(request.scope.get(HEAD_SCOPE_KEY))
+
+
 def services(request: Request) -> Services:
     return request.app.state.services  # type: ignore[no-any-return]
 
@@ -50,24 +59,20 @@ def now() -> datetime:
 
 
 def client_ip(request: Request, settings: Settings) -> str:
-    """The socket peer, or (only with ``trust_forwarded_for``) the right-most X-Forwarded-For entry: the one our own
-    proxy appended. Entries to its left are whatever the client sent and are never trusted."""
-    if settings.trust_forwarded_for:
-        forwarded = request.headers.get("x-forwarded-for", "")
-        last = forwarded.split(",")[-1].strip()
-        try:
-            return str(ipaddress.ip_address(last))
-        except ValueError:
-            pass
-    return request.client.host if request.client else "unknown"
+    """The socket peer or, only with ``trust_forwarded_for`` and a peer among ``forwarded_allow_ips``, the client that
+    proxy saw (see ``web.server.forwarded_client``): the same answer uvicorn's proxy headers give with
+    ``web.server.uvicorn_options``, so it does not matter which of the two looked first."""
+    peer = request.client.host if request.client else "unknown"
+    trusted = settings.trusted_proxies
+    if not trusted:
+        return peer
+    forwarded = ", ".join(request.headers.getlist("x-forwarded-for"))
+    return forwarded_client(peer, forwarded, _proxies(trusted))
 
 
-def is_loopback(request: Request) -> bool:
-    host = request.client.host if request.client else ""
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "testclient"
+@lru_cache(maxsize=8)
+def _proxies(spec: str) -> TrustedProxies:
+    return TrustedProxies(spec)
 
 
 def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Any:

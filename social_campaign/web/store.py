@@ -1,4 +1,4 @@
-"""The campaign the web app serves: loaded from ``settings.schedule`` at start and reloaded when the file changes.
+"""The campaign the web app serves: loaded from ``settings.schedule`` at start and reloaded when one of its files changes.
 
 A reload that fails keeps the last good campaign (the scheduler's sync reports refused edits to the manager).
 """
@@ -10,6 +10,7 @@ import threading
 import time
 from pathlib import Path
 
+from social_campaign.campaign.cache import Stamp, stamp
 from social_campaign.campaign.model import Campaign
 from social_campaign.errors import NotFound, SocialCampaignError
 
@@ -23,19 +24,15 @@ class CampaignStore:
         self.path = path
         self.check_every = check_every
         self._by_slug = {c.slug: c for c in campaigns or []}
-        self._stamp: tuple[float, int] | None = None
+        self._stamp: Stamp | None = None
         self._checked = 0.0
         self._lock = threading.Lock()
         if path is not None:
             self._load(initial=True)
 
-    def _file_stamp(self) -> tuple[float, int] | None:
+    def _file_stamp(self) -> Stamp:
         assert self.path is not None
-        try:
-            st = self.path.stat()
-        except OSError:
-            return None
-        return (st.st_mtime, st.st_size)
+        return stamp(self.path)  # schedule.toml and every file in messages/ and infographics/
 
     def _load(self, *, initial: bool = False) -> None:
         from social_campaign.campaign.loader import load_campaign

@@ -112,3 +112,35 @@ def frame(size: int = 1080, hole: float = 0.8) -> Image.Image:
     c = size / 2
     ImageDraw.Draw(im).ellipse((c - r, c - r, c + r, c + r), fill=(0, 0, 0, 0))
     return im
+
+
+def png_bomb(width: int, height: int, color_type: int = 6) -> bytes:
+    """A real, fully decodable PNG of ``width``x``height`` zero pixels (RGBA by default) that is only a few hundred KB:
+    the rows are streamed through zlib, so making it costs no memory either."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    channels = {0: 1, 2: 3, 4: 2, 6: 4}[color_type]
+    row = b"\x00" * (1 + width * channels)
+    packer = zlib.compressobj(9)
+    idat = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, color_type, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+@cache
+def image_bombs() -> dict[str, bytes]:
+    """Small files that decode to very many bytes, each under the 40-megapixel limit (issue 7's image bomb), plus a
+    header that claims far more. Made once per test session (the WebP and JPEGs pass through Pillow's encoders)."""
+    flat = Image.new("RGB", (7000, 5700), (90, 140, 200))
+    bombs = {
+        "wide.webp": encode(Image.new("RGB", (16383, 2400), (200, 30, 30)), "WEBP", quality=50, method=0),
+        "square-rgba.png": png_bomb(6300, 6300),
+        "huge-header.png": png_header_only(65535, 65535),
+        "grey.png": png_bomb(6000, 6000, color_type=0),
+        "progressive.jpg": encode(flat, "JPEG", quality=80, progressive=True),
+        "baseline.jpg": encode(flat, "JPEG", quality=80),
+    }
+    del flat
+    return bombs

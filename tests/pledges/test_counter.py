@@ -1,15 +1,15 @@
-"""The counter: bumps, reconciliation against COUNT(*) by the flush job, pruning of rate-limit hits, the cache."""
+"""The counter: bumps, reconciliation against COUNT(*) by the flush job, the cache."""
 
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from social_campaign.config import Settings
-from social_campaign.models import CampaignCounter, Pledge, PledgeStatus, RateHit
+from social_campaign.models import CampaignCounter, Pledge, PledgeStatus
 from social_campaign.pledges import counter
 
 
@@ -21,21 +21,17 @@ def _pledges(engine: Engine, slug: str, statuses: list[str]) -> None:
         s.commit()
 
 
-def test_flush_reconciles_drift_and_prunes_hits(any_engine: Engine, settings: Settings) -> None:
+def test_flush_reconciles_drift(any_engine: Engine, settings: Settings) -> None:
     _pledges(any_engine, "a", ["confirmed", "confirmed", "pending", "fraud", "withdrawn"])
     _pledges(any_engine, "b", ["confirmed"])
     now = datetime.now(UTC)
     with Session(any_engine) as s:
         s.add(CampaignCounter(campaign="a", confirmed=17))  # drifted
-        s.add(RateHit(campaign="a", ip_hash="h" * 64, at=now - timedelta(seconds=400)))
-        s.add(RateHit(campaign="a", ip_hash="h" * 64, at=now - timedelta(seconds=10)))
         s.commit()
-    limited = Settings(**{**settings.model_dump(), "pledge_rate_limits": "1/60s,5/300s"}, _env_file=None)  # type: ignore[call-arg]
-    assert counter.flush(limited, any_engine, now) == {"a": 2, "b": 1}
+    assert counter.flush(settings, any_engine, now) == {"a": 2, "b": 1}
     with Session(any_engine) as s:
         assert s.get(CampaignCounter, "a").confirmed == 2  # type: ignore[union-attr]
-        assert len(s.exec(select(RateHit)).all()) == 1  # only the one inside the widest window stays
-    assert counter.flush(limited, any_engine, now) == {"a": 2, "b": 1}  # idempotent
+    assert counter.flush(settings, any_engine, now) == {"a": 2, "b": 1}  # idempotent
 
 
 def test_bump_creates_the_row_from_count(any_engine: Engine) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import Session, select
@@ -50,12 +50,12 @@ def test_success_records_sent_with_remote_id_and_attempt(xsettings, engine, tmp_
 
 def test_rate_limited_waits_for_the_reset_and_holds_the_channel(xsettings, engine, tmp_path, fake_x):
     _schedule(xsettings, engine, tmp_path, "a", "b")
-    fake_x.rate_limit(reset_in=120, times=1)
+    fault = fake_x.rate_limit(reset_in=120, times=1)
     worker = Worker(xsettings.model_copy(update={"worker_threads": 1}), engine)
     assert worker.run_once() == 1
     a, b = rows(engine)
-    assert a.state == "scheduled" and a.next_attempt_at is not None
-    assert 100 < (a.next_attempt_at - utcnow()).total_seconds() <= 121
+    assert a.state == "scheduled"
+    assert a.next_attempt_at == datetime.fromtimestamp(int(fault.headers["x-rate-limit-reset"]), UTC)  # X's reset
     assert b.next_attempt_at == a.next_attempt_at  # the other row of the channel is held too
     assert worker.run_once() == 0
     assert attempts(engine, a.id)[0].outcome == "rate_limited" and attempts(engine, a.id)[0].http_status == 429
@@ -71,7 +71,11 @@ def test_transient_retries_with_backoff_then_gives_up(xsettings, engine, tmp_pat
     worker = Worker(xsettings.model_copy(update={"worker_threads": 1}), engine)
     worker.run_once()  # a: 503
     a = rows(engine)[0]
-    assert a.state == "scheduled" and 0.4 < (a.next_attempt_at - utcnow()).total_seconds() < 1.6
+    (failed,) = attempts(engine, a.id)
+    assert a.state == "scheduled" and failed.outcome == "transient" and failed.finished_at is not None
+    # the first retry waits retry_base_seconds (1 s) x a jitter of 0.5-1.5, counted from when the failure was recorded
+    delay = (a.next_attempt_at - failed.finished_at).total_seconds()
+    assert 0.5 - 1e-6 <= delay <= 1.5 + 1e-6
     worker.run_once()  # b goes out meanwhile
     worker.run_once(a.next_attempt_at)
     assert [r.state for r in rows(engine)] == ["sent", "sent"]

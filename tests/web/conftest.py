@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -107,6 +108,16 @@ def links_in(text: str) -> dict[str, str]:
     for path in LINK.findall(text):
         out[path.split("/")[3]] = path
     return out
+
+
+def press_confirm(client: TestClient, path: str) -> Any:
+    """Open an emailed confirm link and press the page's one button (the GET changes nothing; the POST confirms)."""
+    page = client.get(path)
+    if page.status_code != 200:
+        return page
+    match = CSRF.search(page.text)
+    assert match, "the confirm page has no CSRF input"
+    return client.post(path, data={"csrf": match.group(1)})
 
 
 def with_settings(settings: Settings, **changes: object) -> Settings:

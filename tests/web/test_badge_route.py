@@ -1,14 +1,20 @@
-"""The badge maker on the web: page, PNG API, limits and one-line errors, photo kept in memory, makers counted."""
+"""The badge maker on the web: page, PNG API, CSRF, limits and one-line errors, photo kept in memory, makers counted,
+decode slots (memory per request: tests/web/test_badge_memory.py)."""
 
 from __future__ import annotations
 
 import dataclasses
 import io
 import os
+import re
 import tempfile
+import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image, ImageOps
@@ -16,11 +22,15 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from social_campaign.campaign.model import BadgeSpec, Campaign
+from social_campaign.config import Settings
 from social_campaign.graphics.badge import make_badge
+from social_campaign.graphics.memory import GATE, release_memory
+from social_campaign.pledges import tokens
+from social_campaign.web.app import create_app
 from social_campaign.web.routes.badge import badge_maker_count
 from tests.graphics.imaging import bad_images, encode, exif_photo, frame, scene, textured
 from tests.graphics.test_badge import mean_abs_diff
-from tests.web.conftest import make_campaign
+from tests.web.conftest import free_port, live_server, make_campaign
 
 URL = "/c/childrens-day/badge"
 
@@ -39,10 +49,22 @@ def web(client_for: Callable[..., TestClient], engine: Engine, badge_campaign: C
     return client_for(engine, [badge_campaign])
 
 
+def csrf(client: TestClient) -> str:
+    """The token the badge page's form carries (as a browser would submit it)."""
+    found = re.search(r'name="csrf" value="([^"]+)"', client.get(URL).text)
+    assert found is not None
+    return found.group(1)
+
+
 def post(client: TestClient, data: bytes, name: str = "me.jpg", ua: str = "test-agent", **fields: str):  # type: ignore[no-untyped-def]
+    if "csrf" not in fields:
+        fields["csrf"] = csrf(client)
     return client.post(
         URL, files={"photo": (name, data, "application/octet-stream")}, data=fields, headers={"user-agent": ua}
     )
+
+
+JSON = {"accept": "application/json"}
 
 
 def test_page_has_a_form_that_works_without_javascript(web: TestClient) -> None:
@@ -60,7 +82,7 @@ def test_page_has_a_form_that_works_without_javascript(web: TestClient) -> None:
 def test_campaign_without_badge_is_404(client_for: Callable[..., TestClient], engine: Engine, tmp_path: Path) -> None:
     plain = client_for(engine, [make_campaign(tmp_path)])
     assert plain.get(URL).status_code == 404
-    assert post(plain, encode(scene(), "JPEG")).status_code == 404
+    assert post(plain, encode(scene(), "JPEG"), csrf="").status_code == 404
 
 
 def test_post_returns_an_upright_png_without_exif_not_cached(web: TestClient) -> None:
@@ -102,7 +124,8 @@ def test_crop_and_download_size(web: TestClient) -> None:
     ],
 )
 def test_bad_images_get_one_line(web: TestClient, tmp_path: Path, name: str, status: int, start: str) -> None:
-    res = web.post(URL, files={"photo": (name, bad_images(tmp_path)[name])}, headers={"accept": "application/json"})
+    data = {"csrf": csrf(web)}
+    res = web.post(URL, files={"photo": (name, bad_images(tmp_path)[name])}, data=data, headers=JSON)
     assert res.status_code == status
     message = res.json()["error"]
     assert message.startswith(start) and "\n" not in message
@@ -110,12 +133,12 @@ def test_bad_images_get_one_line(web: TestClient, tmp_path: Path, name: str, sta
 
 def test_bad_crop_missing_photo_and_wrong_content_type(web: TestClient) -> None:
     jpeg = encode(scene(), "JPEG")
-    headers = {"accept": "application/json"}
-    res = web.post(URL, files={"photo": ("a.jpg", jpeg)}, data={"x": "2"}, headers=headers)
+    headers, token = JSON, csrf(web)
+    res = web.post(URL, files={"photo": ("a.jpg", jpeg)}, data={"x": "2", "csrf": token}, headers=headers)
     assert res.status_code == 400 and res.json()["error"] == "x: must be a number between 0 and 1"
-    res = web.post(URL, files={"photo": ("a.jpg", jpeg)}, data={"scale": "zoom"}, headers=headers)
+    res = web.post(URL, files={"photo": ("a.jpg", jpeg)}, data={"scale": "zoom", "csrf": token}, headers=headers)
     assert res.status_code == 400 and res.json()["error"] == "scale: must be a number between 1 and 20"
-    res = web.post(URL, files={"other": ("a.jpg", jpeg)}, headers=headers)
+    res = web.post(URL, files={"other": ("a.jpg", jpeg)}, data={"csrf": token}, headers=headers)
     assert res.status_code == 400 and res.json()["error"].startswith("photo: choose a photo")
     res = web.post(URL, content=jpeg, headers={**headers, "content-type": "image/jpeg"})
     assert res.status_code == 415 and "multipart/form-data" in res.json()["error"]
@@ -124,7 +147,7 @@ def test_bad_crop_missing_photo_and_wrong_content_type(web: TestClient) -> None:
 @pytest.mark.parametrize("extra", [10, 2 * 1024 * 1024])  # just over (photo part check), far over (body check)
 def test_over_twenty_megabytes_is_413(web: TestClient, extra: int) -> None:
     big = b"\xff\xd8\xff" + os.urandom(20 * 1024 * 1024 + extra)
-    res = web.post(URL, files={"photo": ("big.jpg", big)}, headers={"accept": "application/json"})
+    res = web.post(URL, files={"photo": ("big.jpg", big)}, data={"csrf": csrf(web)}, headers=JSON)
     assert res.status_code == 413
     assert res.json()["error"] == "photo: the file is over the 20 MB limit"
 
@@ -154,10 +177,172 @@ def test_unique_makers_are_counted_without_photos(
     jpeg = encode(scene(), "JPEG")
     assert post(web, jpeg, ua="phone-a").status_code == 200
     assert post(web, jpeg, ua="phone-a").status_code == 200  # same person again
-    assert post(web, jpeg, ua="phone-b").status_code == 200
     assert post(web, b"not an image", ua="phone-c").status_code == 415  # a failed try is not a badge
     with Session(any_engine) as session:
-        assert badge_maker_count(session, "childrens-day") == 2
+        assert badge_maker_count(session, "childrens-day") == 1
         assert badge_maker_count(session, "other") == 0
     page = web.get("/c/childrens-day").text
-    assert "2 people have made a badge" in page and 'href="/c/childrens-day/badge"' in page
+    assert "1 person has made a badge" in page
+    assert 'href="/c/childrens-day/badge"' in page
+
+
+def test_changing_headers_does_not_raise_the_maker_count(
+    client_for: Callable[..., TestClient], any_engine: Engine, badge_campaign: Campaign
+) -> None:
+    web = client_for(any_engine, [badge_campaign])
+    jpeg = encode(scene((200, 200)), "JPEG")
+    for n in range(6):
+        headers = {
+            "user-agent": f"agent-{n}", "x-forwarded-for": f"203.0.113.{n}", "x-real-ip": f"198.51.100.{n}",
+            "forwarded": f"for=192.0.2.{n}", "accept-language": f"l{n}", "cookie": f"c={n}",
+        }
+        res = web.post(URL, files={"photo": ("me.jpg", jpeg)}, data={"csrf": csrf(web)}, headers=headers)
+        assert res.status_code == 200, res.text
+    with Session(any_engine) as session:
+        assert badge_maker_count(session, "childrens-day") == 1
+
+
+def test_a_second_address_is_a_second_maker(engine: Engine, badge_campaign: Campaign, web_settings: Settings) -> None:
+    """Real HTTP from two loopback addresses (127.0.0.1 and 127.0.0.2): two people, whatever their headers say."""
+    app = create_app(web_settings, engine, campaigns=[badge_campaign])
+    jpeg = encode(scene((200, 200)), "JPEG")
+    with live_server(app, free_port()) as url:
+        for source in ("127.0.0.1", "127.0.0.2", "127.0.0.2"):
+            transport = httpx.HTTPTransport(local_address=source)
+            with httpx.Client(base_url=url, transport=transport) as http:
+                token = re.search(r'name="csrf" value="([^"]+)"', http.get(URL).text)
+                assert token is not None
+                res = http.post(URL, files={"photo": ("me.jpg", jpeg)}, data={"csrf": token.group(1)})
+                assert res.status_code == 200, res.text
+    with Session(engine) as session:
+        assert badge_maker_count(session, "childrens-day") == 2
+
+
+def test_page_carries_a_fresh_csrf_token_and_is_not_cached(web: TestClient, web_settings: Settings) -> None:
+    page = web.get(URL)
+    assert page.headers["cache-control"] == "no-store"
+    token = csrf(web)
+    assert tokens.csrf_ok(web_settings.key, token) and token != csrf(web)
+
+
+@pytest.mark.parametrize("token", ["", "garbage", "1.2.3", "EXPIRED", "OTHER-KEY"])
+def test_missing_or_invalid_csrf_token_is_400(web: TestClient, web_settings: Settings, token: str) -> None:
+    if token == "EXPIRED":
+        token = tokens.new_csrf_token(web_settings.key, now=time.time() - 2 * 86400)
+    elif token == "OTHER-KEY":
+        token = tokens.new_csrf_token(b"k" * 32)
+    jpeg = encode(scene((200, 200)), "JPEG")
+    res = web.post(URL, files={"photo": ("me.jpg", jpeg)}, data={"csrf": token} if token else {}, headers=JSON)
+    assert res.status_code == 400
+    assert res.json()["error"].startswith("csrf: the form has expired or did not come from the badge page")
+    page = web.post(URL, files={"photo": ("me.jpg", jpeg)})  # a browser: the same line on an HTML page
+    assert page.status_code == 400 and "csrf: the form has expired" in page.text and "Traceback" not in page.text
+
+
+def test_cross_site_origin_is_refused_even_with_a_token(web: TestClient) -> None:
+    jpeg = encode(scene((200, 200)), "JPEG")
+    for origin in ("https://evil.example", "http://pledge.example.org.evil.example"):
+        res = web.post(
+            URL, files={"photo": ("me.jpg", jpeg)}, data={"csrf": csrf(web)}, headers={**JSON, "origin": origin}
+        )
+        assert res.status_code == 400 and "posted from another site" in res.json()["error"]
+    for origin in ("https://pledge.example.org", "http://testserver", "null"):  # this site; a privacy-null Origin
+        res = web.post(URL, files={"photo": ("me.jpg", jpeg)}, data={"csrf": csrf(web)}, headers={"origin": origin})
+        assert res.status_code == 200, (origin, res.text)
+
+
+def test_eight_concurrent_requests_never_decode_more_than_n_at_once(
+    engine: Engine, badge_campaign: Campaign, web_settings: Settings
+) -> None:
+    settings = web_settings.model_copy(update={"image_decode_concurrency": 2})
+    app = create_app(settings, engine, campaigns=[badge_campaign])
+    photo = encode(textured((2400, 1800)), "PNG", compress_level=1)  # a real decode (17 MB of pixels) per request
+    with live_server(app, free_port()) as url, httpx.Client(base_url=url, timeout=120) as http:
+        token = re.search(r'name="csrf" value="([^"]+)"', http.get(URL).text)
+        assert token is not None
+        GATE.configure(2)
+        GATE.reset_counts()
+        barrier = threading.Barrier(8)
+
+        def one(_: int) -> int:
+            barrier.wait()
+            return http.post(URL, files={"photo": ("me.png", photo)}, data={"csrf": token.group(1)}).status_code
+
+        with ThreadPoolExecutor(8) as pool:
+            statuses = list(pool.map(one, range(8)))
+    assert statuses == [200] * 8
+    assert GATE.entered == 8  # every request decoded, through the gate
+    assert 1 <= GATE.peak <= 2  # never more than N at once, as the gate counted them
+    assert GATE.in_flight == 0 and GATE.waiting == 0
+    assert GATE.trims == (8 if release_memory() else 0)  # each large decode handed its memory back (glibc)
+
+
+def test_all_slots_taken_answers_503_with_retry_after(
+    client_for: Callable[..., TestClient], engine: Engine, badge_campaign: Campaign, web_settings: Settings
+) -> None:
+    settings = web_settings.model_copy(update={"image_decode_concurrency": 1, "image_decode_wait_seconds": 0.0})
+    web = client_for(engine, [badge_campaign], settings)
+    token = csrf(web)
+    GATE.configure(1)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with GATE.slot():
+            holding.set()
+            release.wait()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert holding.wait(30)
+        jpeg = encode(scene((200, 200)), "JPEG")
+        res = web.post(URL, files={"photo": ("me.jpg", jpeg)}, data={"csrf": token}, headers=JSON)
+        assert res.status_code == 503 and res.headers["retry-after"] == "5"
+        assert res.json()["error"] == "photo: many badges are being made right now; please try again in a few seconds"
+    finally:
+        release.set()
+        holder.join()
+    res = web.post(URL, files={"photo": ("me.jpg", jpeg)}, data={"csrf": token})
+    assert res.status_code == 200  # the slot is free again
+
+
+def test_more_photos_than_the_slots_can_queue_get_503_before_their_body_is_read(
+    engine: Engine, badge_campaign: Campaign, web_settings: Settings
+) -> None:
+    settings = web_settings.model_copy(update={"image_decode_concurrency": 1, "image_decode_wait_seconds": 600.0})
+    app = create_app(settings, engine, campaigns=[badge_campaign])
+    jpeg = encode(scene((200, 200)), "JPEG")
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with GATE.slot():
+            holding.set()
+            release.wait()
+
+    with live_server(app, free_port()) as url, httpx.Client(base_url=url, timeout=120) as http:
+        token = re.search(r'name="csrf" value="([^"]+)"', http.get(URL).text)
+        assert token is not None
+        GATE.configure(1)
+        holder = threading.Thread(target=hold)
+        holder.start()
+        pool = ThreadPoolExecutor(4)
+        queued: list[Future[httpx.Response]] = []
+        try:
+            assert holding.wait(30)
+            queued = [
+                pool.submit(http.post, URL, files={"photo": ("me.jpg", jpeg)}, data={"csrf": token.group(1)})
+                for _ in range(4)  # 4 x N photos: all admitted, all waiting for the one slot
+            ]
+            deadline = time.monotonic() + 60
+            while GATE.waiting < 4:
+                assert time.monotonic() < deadline, f"only {GATE.waiting} requests reached the gate"
+                time.sleep(0.01)
+            res = http.post(URL, files={"photo": ("me.jpg", jpeg)}, data={"csrf": token.group(1)}, headers=JSON)
+            assert res.status_code == 503 and res.headers["retry-after"] == "5"
+            assert GATE.waiting == 4  # refused at the door: it never queued
+        finally:
+            release.set()
+            holder.join()
+            statuses = [f.result().status_code for f in queued]
+            pool.shutdown()
+    assert statuses == [200] * 4

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from social_campaign.campaign.model import Campaign
 from social_campaign.config import Settings
 from social_campaign.models import Pledge
-from tests.web.conftest import csrf_of, make_campaign, pledge_form, with_settings
+from tests.web.conftest import csrf_of, make_campaign, pledge_form, press_confirm, with_settings
 
 SLUG = "childrens-day"
 
@@ -136,7 +136,7 @@ def test_stays_open_after_goal_reached(any_engine: Engine, client: TestClient) -
     for i in range(4):
         client.post(f"/c/{SLUG}/pledge", data=pledge_form(client, email=f"s{i}@example.org"))
     for e in emails(any_engine):
-        client.get(links_in(e.body_text)["confirm"])
+        press_confirm(client, links_in(e.body_text)["confirm"])
     body = client.get(f"/c/{SLUG}/progress.json").json()
     assert (body["confirmed"], body["state"]) == (4, "goal reached")
     assert 'id="pledge-form"' in client.get(f"/c/{SLUG}").text
@@ -155,24 +155,27 @@ def test_csrf_tokens_are_fresh_per_page(client: TestClient) -> None:
     assert csrf_of(client) != csrf_of(client)
 
 
-def test_dashboard_token_and_loopback(
+TOKEN = "s3cret-dashboard-token"
+
+
+def test_dashboard_needs_the_token_even_from_loopback(
     any_engine: Engine, campaign: Campaign, web_settings: Settings, client_for: Callable[..., TestClient]
 ) -> None:
-    remote = client_for(any_engine, [campaign], client=("203.0.113.9", 5000))
-    assert remote.get("/admin").status_code == 404  # no token set: loopback only
-    local = client_for(any_engine, [campaign], client=("127.0.0.1", 5000))
-    r = local.get("/admin")
-    assert r.status_code == 200 and "Dashboard" in r.text and "Accounts needing reconnect" in r.text
-    settings = with_settings(web_settings, admin_token="s3cret-dashboard-token")
-    guarded = client_for(any_engine, [campaign], settings, client=("203.0.113.9", 5000))
-    assert guarded.get("/admin").status_code == 403
-    assert guarded.get("/admin", headers={"authorization": "Bearer wrong"}).status_code == 403
-    assert guarded.get("/admin", headers={"authorization": "Bearer s3cret-dashboard-token"}).status_code == 200
-    assert guarded.get("/admin?token=s3cret-dashboard-token").status_code == 200
+    for peer in (("127.0.0.1", 5000), ("::1", 5000), ("203.0.113.9", 5000)):  # a same-host proxy makes all look local
+        r = client_for(any_engine, [campaign], client=peer).get("/admin")  # no token set: the dashboard is off
+        assert r.status_code == 403 and "SOCIAL_CAMPAIGN_ADMIN_TOKEN" in r.text and "Dashboard" not in r.text
+    settings = with_settings(web_settings, admin_token=TOKEN)
+    for peer in (("127.0.0.1", 5000), ("203.0.113.9", 5000)):
+        guarded = client_for(any_engine, [campaign], settings, client=peer)
+        assert guarded.get("/admin").status_code == 403
+        assert guarded.get("/admin", headers={"authorization": "Bearer wrong"}).status_code == 403
+        r = guarded.get("/admin", headers={"authorization": f"Bearer {TOKEN}"})
+        assert r.status_code == 200 and "Dashboard" in r.text and "Accounts needing reconnect" in r.text
+        assert guarded.get(f"/admin?token={TOKEN}").status_code == 200
 
 
 def test_dashboard_lists_pledges_failures_and_accounts(
-    any_engine: Engine, campaign: Campaign, client_for: Callable[..., TestClient]
+    any_engine: Engine, campaign: Campaign, web_settings: Settings, client_for: Callable[..., TestClient]
 ) -> None:
     from social_campaign.models import Account, Delivery
 
@@ -183,8 +186,8 @@ def test_dashboard_lists_pledges_failures_and_accounts(
         s.add(Delivery(campaign=SLUG, post_id="later", channel="facebook", due_at=now + timedelta(days=1), text="t"))
         s.add(Account(channel="facebook", status="needs_reconnect", reason="Page token expired"))
         s.commit()
-    local = client_for(any_engine, [campaign], client=("127.0.0.1", 5000))
+    local = client_for(any_engine, [campaign], with_settings(web_settings, admin_token=TOKEN))
     local.post(f"/c/{SLUG}/pledge", data=pledge_form(local))
-    page = local.get("/admin").text
+    page = local.get("/admin", headers={"authorization": f"Bearer {TOKEN}"}).text
     assert "X refused the post: duplicate content" in page and "Page token expired" in page and "later" in page
     assert f"<td>{SLUG}</td><td>3</td><td>0</td><td>1</td>" in page

@@ -1,7 +1,8 @@
 """The manager dashboard ``GET /admin``: progress, schedule, failures, accounts needing reconnect, recent attempts.
 
-Protected by ``settings.admin_token`` (``Authorization: Bearer <token>`` or ``?token=``); when no token is set the
-dashboard is served only to requests from loopback (the socket peer, never X-Forwarded-For).
+Protected by ``settings.admin_token`` (``Authorization: Bearer <token>`` or ``?token=``). With no token set the
+dashboard is off: every request gets 403 and a page saying how to set one. Where a request comes from never counts
+(a same-host reverse proxy makes every visitor look like 127.0.0.1).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from fastapi.responses import Response
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from social_campaign.errors import Forbidden, NotFound
+from social_campaign.errors import Forbidden
 from social_campaign.models import (
     Account,
     AccountStatus,
@@ -30,12 +31,16 @@ router = APIRouter()
 FAILED = ("failed", "needs_reconnect", "unconfirmed", "missed")
 
 
+NO_TOKEN = (
+    "the dashboard is off: set SOCIAL_CAMPAIGN_ADMIN_TOKEN to a long random value (for example the output of "
+    "`openssl rand -hex 32`), restart, then open /admin with the header Authorization: Bearer <token> or /admin?token=<token>"
+)
+
+
 def _authorise(request: Request) -> None:
     token = deps.services(request).settings.admin_token
     if token is None:
-        if not deps.is_loopback(request):
-            raise NotFound("page not found")  # do not advertise the dashboard
-        return
+        raise Forbidden(NO_TOKEN)
     given = request.query_params.get("token") or request.headers.get("authorization", "").removeprefix("Bearer ").strip()
     if not given or not hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
         raise Forbidden("the dashboard needs the admin token (Authorization: Bearer … or ?token=…)")

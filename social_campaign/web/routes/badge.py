@@ -1,13 +1,19 @@
 """The badge maker: ``GET /c/{slug}/badge`` (page), ``POST /c/{slug}/badge`` (photo in, PNG out), the frame image.
 
-The photo never leaves memory: the multipart body is parsed here from the request stream into ``bytes`` (Starlette's
-own form parser would spool uploads over 1 MB to a temporary file), decoded by ``graphics.images.open_photo`` (EXIF
-orientation applied, all metadata dropped) and answered with ``Cache-Control: no-store``. Nothing about the photo is
+The photo never leaves memory: the multipart body is parsed from the request stream into ``bytes`` (``web.upload``;
+Starlette's own form parser would spool uploads over 1 MB to a temporary file), decoded by
+``graphics.images.decode_photo`` within the memory budget of ``graphics.memory`` (EXIF orientation applied, all
+metadata dropped) and answered with ``Cache-Control: no-store``. Nothing about the photo is
 written to disk, the database or the logs. Errors are one line: 413 over 20 MB, 415 for what is not a supported
-image, 400 for a broken one or a bad crop.
+image, 400 for a broken one, one too large to decode within the memory budget, or a bad crop.
 
-Unique badge makers are counted (:class:`BadgeMaker`: a keyed hash of client IP and user agent, no photo);
-:func:`badge_maker_count` gives the number for the campaign page.
+The form carries the same signed CSRF token as the pledge form (``pledges.tokens``) and a post from another site's
+Origin is refused (400), before the body is read. Decoding holds one of the process' N decode slots
+(``graphics.memory.GATE``): a request waits up to ``IMAGE_DECODE_WAIT_SECONDS`` for one, then gets a 503 with
+``Retry-After``; so does a request that finds 4 x N photos already in memory (before its own body is read).
+
+Unique badge makers are counted (:class:`BadgeMaker`: a keyed hash of the client IP alone, no photo: headers such as
+the User-Agent cannot raise the count); :func:`badge_maker_count` gives the number for the campaign page.
 """
 
 from __future__ import annotations
@@ -15,12 +21,11 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response
-from python_multipart.exceptions import FormParserError
-from python_multipart.multipart import MultipartParser, parse_options_header
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -32,7 +37,6 @@ from social_campaign.errors import (
     BadRequest,
     ImageError,
     NotFound,
-    PayloadTooLarge,
     UnsupportedMediaType,
 )
 from social_campaign.graphics.badge import (
@@ -43,17 +47,20 @@ from social_campaign.graphics.badge import (
     prepare_overlay,
 )
 from social_campaign.graphics.images import MAX_BYTES, decode_photo, sniff
+from social_campaign.graphics.memory import GATE
 from social_campaign.models import BadgeMaker
+from social_campaign.pledges import tokens
 from social_campaign.web import deps
+from social_campaign.web.upload import read_form
 
 router = APIRouter()
-FIELDS = ("photo", "x", "y", "scale", "size")
-MAX_BODY = MAX_BYTES + 64 * 1024  # the photo plus the multipart framing and the small fields
-TOO_BIG = f"photo: the file is over the {MAX_BYTES // (1024 * 1024)} MB limit"
+FIELDS = ("photo", "x", "y", "scale", "size", "csrf")
+ADMIT_PER_SLOT = 4  # photos in memory per decode slot (one decoding, three waiting); one more gets a 503 at once
+RETRY_AFTER = 5
 
 
 def badge_maker_count(session: Session, campaign: str) -> int:
-    """How many different people (IP + user agent, hashed) made a badge for ``campaign``."""
+    """How many different people (client IPs, hashed) made a badge for ``campaign``."""
     return int(session.exec(select(func.count()).select_from(BadgeMaker).where(BadgeMaker.campaign == campaign)).one())
 
 
@@ -72,8 +79,11 @@ def _overlay(path: Path, mtime_ns: int, size: int) -> Any:
 def badge_page(request: Request, slug: str) -> Response:
     campaign = deps.campaign(request, slug)
     spec = _spec(campaign)
-    context = {"campaign": campaign, "spec": spec, "max_mb": MAX_BYTES // (1024 * 1024)}
-    return deps.render(request, "badge.html", context)  # type: ignore[no-any-return]
+    csrf = tokens.new_csrf_token(deps.services(request).settings.key)
+    context = {"campaign": campaign, "spec": spec, "max_mb": MAX_BYTES // (1024 * 1024), "csrf": csrf}
+    response: Response = deps.render(request, "badge.html", context)
+    response.headers["Cache-Control"] = "no-store"  # the form's token is fresh on every load
+    return response
 
 
 @router.get("/c/{slug}/badge/frame.png")
@@ -86,7 +96,29 @@ def badge_frame(request: Request, slug: str) -> Response:
 async def make(request: Request, slug: str) -> Response:
     campaign = deps.campaign(request, slug)
     spec = _spec(campaign)
-    fields = await read_form(request)
+    svc = deps.services(request)
+    _check_origin(request)
+    GATE.configure(svc.settings.image_decode_concurrency or None)
+    if _admitted.photos >= GATE.limit * ADMIT_PER_SLOT:  # before the body is read: a refused photo costs nothing
+        return _busy(request)
+    _admitted.photos += 1
+    try:
+        return await _make(request, campaign, spec, svc.settings.key, svc.settings.image_decode_wait_seconds)
+    finally:
+        _admitted.photos -= 1
+
+
+class _Admitted:
+    photos = 0  # badge requests of this process holding a photo in memory (reading, waiting for a slot, decoding)
+
+
+_admitted = _Admitted()
+
+
+async def _make(request: Request, campaign: Campaign, spec: BadgeSpec, key: bytes, wait: float) -> Response:
+    fields = await read_form(request, FIELDS)
+    if not tokens.csrf_ok(key, fields.get("csrf", b"").decode("ascii", "replace")):
+        raise BadRequest("csrf: the form has expired or did not come from the badge page; please reload it and try again")
     photo = fields.get("photo")
     if photo is None:
         raise BadRequest("photo: choose a photo (multipart field 'photo')")
@@ -101,14 +133,19 @@ async def make(request: Request, slug: str) -> Response:
     overlay_path = spec.overlay
     overlay = _overlay(overlay_path, overlay_path.stat().st_mtime_ns, size)
 
-    def render() -> bytes:
-        image, orientation = decode_photo(photo, name="photo", target=decode_target(size, crop))
-        return encode_png(make_badge(image, overlay, size, spec.shape, crop, orientation=orientation))
+    def render() -> bytes | None:
+        with GATE.slot(timeout=wait) as free:
+            if not free:
+                return None
+            image, orientation = decode_photo(photo, name="photo", target=decode_target(size, crop))
+            return encode_png(make_badge(image, overlay, size, spec.shape, crop, orientation=orientation))
 
     try:
         png = await run_in_threadpool(render)
     except ImageError as exc:
         raise BadRequest(str(exc)) from None
+    if png is None:
+        return _busy(request)
     await run_in_threadpool(_count_maker, request, campaign.slug)
     return Response(
         png,
@@ -120,11 +157,30 @@ async def make(request: Request, slug: str) -> Response:
     )
 
 
+def _check_origin(request: Request) -> None:
+    """Refuse a post whose browser-sent Origin is another site (a missing or ``null`` Origin still needs the token)."""
+    origin = request.headers.get("origin")
+    if not origin or origin == "null":
+        return
+    allowed = {urlsplit(deps.services(request).settings.public_url).netloc, request.headers.get("host", "")}
+    if urlsplit(origin).netloc not in allowed:
+        raise BadRequest("this form was posted from another site; please use the badge maker on the campaign's site")
+
+
+def _busy(request: Request) -> Response:
+    """503 with ``Retry-After``: every decode slot is taken and the wait would be too long."""
+    from social_campaign.web.app import error_response  # the app imports this module: resolved at call time
+
+    message = "photo: many badges are being made right now; please try again in a few seconds"
+    response = error_response(request, 503, message)
+    response.headers["Retry-After"] = str(RETRY_AFTER)
+    return response
+
+
 def _count_maker(request: Request, slug: str) -> None:
+    """Count the client once per campaign: a keyed hash of its IP (``deps.client_ip``) and nothing a client sends."""
     svc = deps.services(request)
-    ip = deps.client_ip(request, svc.settings)
-    agent = request.headers.get("user-agent", "")[:500]
-    maker = keyed_hash(svc.settings.key, f"{ip}\0{agent}", purpose="badge")
+    maker = keyed_hash(svc.settings.key, deps.client_ip(request, svc.settings), purpose="badge")
     with svc.write_lock:
         try:
             with session_scope(svc.engine) as session:
@@ -162,65 +218,3 @@ def _size(fields: dict[str, bytes], spec: BadgeSpec) -> int:
     if raw.strip().decode("ascii", "replace") not in {str(a) for a in allowed}:
         raise BadRequest(f"size: must be one of {', '.join(str(a) for a in allowed)}")
     return int(raw)
-
-
-async def read_form(request: Request) -> dict[str, bytes]:
-    """The multipart fields (:data:`FIELDS` only) as bytes, parsed from the stream in memory, at most 20 MB."""
-    ctype, params = parse_options_header(request.headers.get("content-type", ""))
-    boundary = params.get(b"boundary")
-    if ctype != b"multipart/form-data" or not boundary:
-        raise UnsupportedMediaType("send the photo as multipart/form-data with a field named 'photo'")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY:
-        raise PayloadTooLarge(TOO_BIG)
-    parts: dict[str, bytearray] = {}
-    state: dict[str, Any] = {"name": None, "header": b"", "value": b"", "headers": {}}
-
-    def on_part_begin() -> None:
-        state["headers"] = {}
-
-    def on_header_field(data: bytes, start: int, end: int) -> None:
-        state["header"] += data[start:end]
-
-    def on_header_value(data: bytes, start: int, end: int) -> None:
-        state["value"] += data[start:end]
-
-    def on_header_end() -> None:
-        state["headers"][state["header"].lower()] = state["value"]
-        state["header"], state["value"] = b"", b""
-
-    def on_headers_finished() -> None:
-        _, disposition = parse_options_header(state["headers"].get(b"content-disposition", b""))
-        name = disposition.get(b"name", b"").decode("utf-8", "replace")
-        state["name"] = name if name in FIELDS and name not in parts else None
-        if state["name"] is not None:
-            parts[name] = bytearray()
-
-    def on_part_data(data: bytes, start: int, end: int) -> None:
-        if state["name"] is not None:
-            parts[state["name"]] += data[start:end]
-
-    callbacks: Any = {
-        "on_part_begin": on_part_begin,
-        "on_header_field": on_header_field,
-        "on_header_value": on_header_value,
-        "on_header_end": on_header_end,
-        "on_headers_finished": on_headers_finished,
-        "on_part_data": on_part_data,
-    }
-    parser = MultipartParser(boundary, callbacks)
-    received = 0
-    try:
-        async for chunk in request.stream():
-            received += len(chunk)
-            if received > MAX_BODY:
-                raise PayloadTooLarge(TOO_BIG)
-            parser.write(chunk)
-        parser.finalize()
-    except PayloadTooLarge:
-        raise
-    except FormParserError as exc:  # a malformed body
-        raise BadRequest(f"the form data is malformed ({type(exc).__name__})") from None
-    if len(parts.get("photo", b"")) > MAX_BYTES:
-        raise PayloadTooLarge(TOO_BIG)
-    return {name: bytes(value) for name, value in parts.items()}

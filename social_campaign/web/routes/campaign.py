@@ -15,6 +15,7 @@ from social_campaign.mail.render import what_when
 from social_campaign.pledges import counter, tokens
 from social_campaign.pledges.intake import spec_of
 from social_campaign.pledges.progress import Progress, iso_utc, progress_of
+from social_campaign.supporters import consent
 from social_campaign.web import deps
 
 router = APIRouter()
@@ -76,6 +77,8 @@ def page_context(request: Request, campaign: Campaign, progress: Progress, **ext
         "form": {},
         "progress_interval": svc.settings.progress_interval,
         "error": None,
+        "boxes": consent.boxes(campaign),  # the consent boxes' exact words, as recorded (supporters/consent.py)
+        "wording": consent.wording(campaign),
         **extra,
     }
 

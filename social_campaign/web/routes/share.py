@@ -1,22 +1,35 @@
 """Share pages ``/c/{slug}/share/{token}`` and the counting redirect ``/c/{slug}/go/{token}/{channel}``.
 
 Thin: the links, texts and counting live in ``pledges/share.py``. An unknown or expired token is a 404 with one line.
+Mastodon is the one network whose address the supporter chooses, so its redirect is guarded against being an open
+redirect: ``GET …/go/{token}/mastodon?server=…`` goes straight only to a server the share page links to
+(``share.MASTODON_SERVERS``); any other name opens a page asking the supporter to confirm it, and the redirect happens
+on that page's (or the share page's) POST form, checked by ``web.csrf``.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
+from social_campaign.campaign.model import Campaign
 from social_campaign.db import session_scope
-from social_campaign.errors import NotFound
+from social_campaign.errors import BadRequest, NotFound
 from social_campaign.pledges import share
-from social_campaign.web import deps
+from social_campaign.web import csrf, deps
 
 router = APIRouter()
 NO_STORE = {"cache-control": "no-store", "x-robots-tag": "noindex"}
+
+
+def _page(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> Response:
+    response: Response = deps.render(request, template, context, status_code=status_code)
+    response.headers.update(NO_STORE)
+    return response
 
 
 @router.get("/c/{slug}/share/{token}")
@@ -34,25 +47,74 @@ async def share_page(request: Request, slug: str, token: str) -> Response:
     context = {
         "campaign": campaign, "text": text, "go": go, "link": share.campaign_link(svc.settings, campaign),
         "networks": [("x", "Post on X"), ("bluesky", "Post on Bluesky"), ("facebook", "Share on Facebook")],
+        "servers": share.MASTODON_SERVERS, "csrf": csrf.new_token(request),
     }
-    response: Response = deps.render(request, "share.html", context)
-    response.headers.update(NO_STORE)
-    return response
+    return _page(request, "share.html", context)
 
 
-@router.get("/c/{slug}/go/{token}/{channel}")
-async def go(request: Request, slug: str, token: str, channel: str, server: str | None = None) -> Response:
-    campaign = deps.campaign(request, slug)
+async def _count_and_redirect(request: Request, campaign: Campaign, token: str, channel: str, server: str | None,
+                              status_code: int) -> Response:
     svc = deps.services(request)
-    if channel not in share.CHANNELS:
-        raise NotFound(f"unknown share channel {channel!r}")
 
     def count() -> str:
         with svc.write_lock, session_scope(svc.engine) as session:
-            pledge = share.find_pledge(session, slug, token)
+            pledge = share.find_pledge(session, campaign.slug, token)
             url = share.target_url(svc.settings, campaign, pledge, channel, server)  # validates before counting
-            share.record_click(session, pledge, channel, deps.now())
+            if not deps.is_head(request):  # a HEAD (a link checker) is answered, never counted
+                share.record_click(session, pledge, channel, deps.now())
             return url
 
     url = await run_in_threadpool(count)
-    return RedirectResponse(url, status_code=302, headers=NO_STORE)
+    return RedirectResponse(url, status_code=status_code, headers=NO_STORE)
+
+
+async def _mastodon_form(request: Request, campaign: Campaign, token: str, server: str, error: str | None) -> Response:
+    """The page asking the supporter to confirm (or type) their server: one POST form."""
+    svc = deps.services(request)
+
+    def check() -> None:
+        with Session(svc.engine) as session:
+            share.find_pledge(session, campaign.slug, token)  # an unknown token is a 404 here too
+
+    await run_in_threadpool(check)
+    context = {
+        "campaign": campaign, "go": f"/c/{campaign.slug}/go/{token}", "server": server, "error": error,
+        "servers": share.MASTODON_SERVERS, "csrf": csrf.new_token(request),
+    }
+    return _page(request, "mastodon.html", context, status_code=400 if error else 200)
+
+
+@router.get("/c/{slug}/go/{token}/mastodon")
+async def go_mastodon(request: Request, slug: str, token: str, server: str | None = None) -> Response:
+    campaign = deps.campaign(request, slug)
+    linked = share.linked_server(server)
+    if linked is not None:
+        return await _count_and_redirect(request, campaign, token, "mastodon", linked, 302)
+    error = None
+    try:
+        share.mastodon_server(server)
+    except BadRequest as exc:
+        error = str(exc) if server else None
+    return await _mastodon_form(request, campaign, token, (server or "")[:253], error)
+
+
+@router.post("/c/{slug}/go/{token}/mastodon")
+async def go_mastodon_typed(request: Request, slug: str, token: str) -> Response:
+    """The server the supporter typed (or confirmed) on our page."""
+    campaign = deps.campaign(request, slug)
+    fields = await csrf.small_form(request)
+    csrf.check_form_origin(request, csrf.token_ok(request, fields.get("csrf")))
+    server = fields.get("server", "")
+    try:
+        share.mastodon_server(server)
+    except BadRequest as exc:
+        return await _mastodon_form(request, campaign, token, server[:253], str(exc))
+    return await _count_and_redirect(request, campaign, token, "mastodon", server, 303)
+
+
+@router.get("/c/{slug}/go/{token}/{channel}")
+async def go(request: Request, slug: str, token: str, channel: str) -> Response:
+    campaign = deps.campaign(request, slug)
+    if channel not in share.CHANNELS:
+        raise NotFound(f"unknown share channel {channel!r}")
+    return await _count_and_redirect(request, campaign, token, channel, None, 302)

@@ -1,5 +1,6 @@
 // The badge maker's preview: draws the chosen photo under the frame on a canvas; drag to move, slider to zoom.
-// It only sets the hidden x, y and scale fields; the server makes the badge (without JavaScript: a centre crop).
+// It only sets the hidden x, y and scale fields; the browser then submits the form itself, with its hidden csrf
+// token, and the server makes the badge (without JavaScript: a centre crop). Never post the photo any other way.
 (function () {
   "use strict";
   var form = document.getElementById("badge-form");

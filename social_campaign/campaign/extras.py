@@ -1,0 +1,116 @@
+"""The optional tables: ``[pledge]`` (the all-or-nothing release and its message variants) and ``[badge]``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from social_campaign.campaign import messages as msgs
+from social_campaign.campaign.context import Context
+from social_campaign.campaign.fields import channels, instant, message_text, typed, unknown_keys
+from social_campaign.campaign.model import BadgeSpec, PledgeSpec
+
+__all__ = ["BADGE_KEYS", "PLEDGE_KEYS", "build_badge", "build_pledge"]
+
+PLEDGE_KEYS = ("goal", "deadline", "fire_at", "message", "channels", "minimum_age")
+AGES = range(1, 121)  # [pledge] minimum_age
+BADGE_KEYS = ("overlay", "size", "download_size", "shape")
+SHAPES = ("circle", "square")
+
+
+def build_pledge(ctx: Context, doc: dict[str, Any], values: dict[str, str | None]) -> PledgeSpec | None:
+    table = doc.get("pledge")
+    if table is None:
+        return None
+    where = "[pledge]"
+    if not isinstance(table, dict):
+        ctx.error(ctx.index.line("pledge"), "'pledge' must be a table: write [pledge] on its own line")
+        return None
+    unknown_keys(ctx, table, PLEDGE_KEYS, where, "pledge")
+    goal = typed(ctx, table, "goal", int, where, "pledge", required=True)
+    if goal is not None and goal < 1:
+        ctx.error(ctx.index.line("pledge", "goal"), f"goal must be at least 1, not {goal}")
+        goal = None
+    deadline = instant(ctx, table, "deadline", where, "pledge", required=True)
+    fire_at = instant(ctx, table, "fire_at", where, "pledge", required=True)
+    if deadline is not None and fire_at is not None and fire_at < deadline:
+        ctx.error(
+            ctx.index.line("pledge", "fire_at"),
+            "fire_at is before the deadline (the release comes when pledges close or later)",
+        )
+    chans = channels(ctx, table, where, "pledge", required=False, default=("outbox",))
+    minimum_age = typed(ctx, table, "minimum_age", int, where, "pledge")
+    if minimum_age is not None and minimum_age not in AGES:
+        ctx.error(
+            ctx.index.line("pledge", "minimum_age"),
+            f"minimum_age must be between {AGES.start} and {AGES.stop - 1} years, not {minimum_age}",
+        )
+        minimum_age = None
+    message = typed(ctx, table, "message", str, where, "pledge", required=True)
+    variants: list[str] = []
+    org_texts: dict[str, str] = {}
+    if message is not None:
+        messages_dir = ctx.root / "messages"
+        files = msgs.variant_files(messages_dir, message)
+        if not files:
+            ctx.error(
+                ctx.index.line("pledge", "message"),
+                f"message file {ctx.show(messages_dir / (message + '.md'))} not found",
+            )
+        for file in files:
+            text = message_text(ctx, file, values)
+            if text is not None:
+                variants.append(text)
+                ctx.variant_texts.append((ctx.show(file), text))
+        for channel in chans:
+            channel_file = msgs.channel_file(messages_dir, message, channel)
+            if channel_file is not None:
+                text = message_text(ctx, channel_file, values)
+                if text is not None:
+                    org_texts[channel] = text
+                    ctx.pledge_texts[channel] = text
+                    ctx.text_sources[("[pledge]", channel)] = (ctx.show(channel_file), 1)
+    if goal is None or deadline is None or fire_at is None or message is None or not variants:
+        return None
+    return PledgeSpec(
+        goal=goal,
+        deadline=deadline,
+        fire_at=fire_at,
+        message=message,
+        channels=chans,
+        variants=tuple(variants),
+        org_texts=org_texts,
+        line=ctx.index.line("pledge"),
+        minimum_age=minimum_age,
+    )
+
+
+def build_badge(ctx: Context, doc: dict[str, Any]) -> BadgeSpec | None:
+    table = doc.get("badge")
+    if table is None:
+        return None
+    where = "[badge]"
+    if not isinstance(table, dict):
+        ctx.error(ctx.index.line("badge"), "'badge' must be a table: write [badge] on its own line")
+        return None
+    unknown_keys(ctx, table, BADGE_KEYS, where, "badge")
+    overlay = typed(ctx, table, "overlay", str, where, "badge", required=True)
+    size = typed(ctx, table, "size", int, where, "badge")
+    download = typed(ctx, table, "download_size", int, where, "badge")
+    for key, value in (("size", size), ("download_size", download)):
+        if value is not None and not 16 <= value <= 4096:
+            ctx.error(ctx.index.line("badge", key), f"{key} must be between 16 and 4096 pixels, not {value}")
+    shape = typed(ctx, table, "shape", str, where, "badge")
+    if shape is not None and shape not in SHAPES:
+        ctx.error(ctx.index.line("badge", "shape"), f"shape {shape!r} must be one of: {', '.join(SHAPES)}")
+        shape = None
+    if overlay is None:
+        return None
+    path = (ctx.root / overlay).resolve()
+    ctx.used.add(path)
+    return BadgeSpec(
+        overlay=path,
+        size=size if size is not None and 16 <= size <= 4096 else 400,
+        download_size=download if download is not None and 16 <= download <= 4096 else 1080,
+        shape=shape or "circle",
+        line=ctx.index.line("badge"),
+    )
