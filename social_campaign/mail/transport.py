@@ -37,12 +37,10 @@ connection after any failure. :class:`FolderTransport` writes ``DATA_DIR/mail/<i
 from __future__ import annotations
 
 import logging
-import os
 import re
 import smtplib
 import socket
 import ssl
-import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -53,7 +51,7 @@ from urllib.parse import unquote, urlsplit
 
 from social_campaign.config import Settings
 from social_campaign.errors import ConfigError, MailError
-from social_campaign.files import private_dir
+from social_campaign.files import private_dir, write_private
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +113,7 @@ class FolderTransport(Transport):
             return dict.fromkeys((i.id for i in items), err)
         for item in items:
             try:
-                _atomic_write(self.folder / f"{item.id:09d}.eml", item.data)
+                write_private(self.folder / f"{item.id:09d}.eml", item.data)
                 written.append(item.id)
             except OSError as exc:
                 results[item.id] = MailError(f"mail folder {self.folder}: {exc.strerror or exc}")
@@ -124,17 +122,6 @@ class FolderTransport(Transport):
             commit.settle()
             results.update({i: None for i in written if i in allowed})
         return results
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".eml")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # --- SMTP ---------------------------------------------------------------------------------------------------------

@@ -66,3 +66,10 @@ async def small_form(request: Request) -> dict[str, str]:
         raise PayloadTooLarge(f"the form is larger than {MAX_SMALL_FORM // 1024} KB")
     form = await request.form(max_files=0, max_fields=10, max_part_size=MAX_SMALL_FORM)
     return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+async def checked_form(request: Request) -> dict[str, str]:
+    """The fields of a small form our page posted: :func:`small_form`, then :func:`check_form_origin` on its token."""
+    fields = await small_form(request)
+    check_form_origin(request, token_ok(request, fields.get("csrf")))
+    return fields

@@ -16,8 +16,8 @@ from fastapi.responses import FileResponse
 
 from social_campaign.campaign.model import Campaign
 from social_campaign.errors import NotFound, SocialCampaignError
-from social_campaign.graphics.cards import TARGETS, render_cached
-from social_campaign.graphics.specs import CardSpec, load_spec
+from social_campaign.graphics.cards import TARGETS, CardSpec, render_cached
+from social_campaign.graphics.specs import load_spec
 from social_campaign.web import deps
 
 router = APIRouter()

@@ -140,8 +140,7 @@ async def confirm_form(request: Request, slug: str, token: str) -> Response:
 async def confirm(request: Request, slug: str, token: str) -> Response:
     campaign = deps.campaign(request, slug)
     svc = deps.services(request)
-    fields = await csrf.small_form(request)
-    csrf.check_form_origin(request, csrf.token_ok(request, fields.get("csrf")))
+    await csrf.checked_form(request)
     await run_in_threadpool(intake.confirm, svc.settings, svc.engine, campaign, token, deps.now())
     svc.progress.invalidate(campaign.slug)
     return _private(

@@ -102,8 +102,7 @@ async def go_mastodon(request: Request, slug: str, token: str, server: str | Non
 async def go_mastodon_typed(request: Request, slug: str, token: str) -> Response:
     """The server the supporter typed (or confirmed) on our page."""
     campaign = deps.campaign(request, slug)
-    fields = await csrf.small_form(request)
-    csrf.check_form_origin(request, csrf.token_ok(request, fields.get("csrf")))
+    fields = await csrf.checked_form(request)
     server = fields.get("server", "")
     try:
         share.mastodon_server(server)

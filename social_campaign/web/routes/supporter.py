@@ -117,8 +117,7 @@ def _change(request: Request, campaign: Campaign, token: str, wanted: tuple[bool
 async def updates(request: Request, slug: str, token: str) -> Response:
     """Change the "keep me informed" answers (ticking opts in, unticking opts out), recorded like the pledge's."""
     campaign = deps.campaign(request, slug)
-    fields = await csrf.small_form(request)
-    csrf.check_form_origin(request, csrf.token_ok(request, fields.get("csrf")))
+    fields = await csrf.checked_form(request)
     wanted = tuple(bool(fields.get(consent.updates_field(i))) for i in range(len(consent.organisations(campaign))))
     changed = await run_in_threadpool(_change, request, campaign, token, wanted, deps.now())
     data = await run_in_threadpool(_data, request, campaign, token)
@@ -144,8 +143,7 @@ def _erase(request: Request, campaign: Campaign, token: str, now: datetime) -> d
 async def erase(request: Request, slug: str, token: str) -> Response:
     campaign = deps.campaign(request, slug)
     svc = deps.services(request)
-    fields = await csrf.small_form(request)
-    csrf.check_form_origin(request, csrf.token_ok(request, fields.get("csrf")))
+    fields = await csrf.checked_form(request)
     if fields.get("confirm") != "yes":
         data = await run_in_threadpool(_data, request, campaign, token)
         context = _me_context(request, campaign, token, data, error=CONFIRM_ERASE)
