@@ -170,12 +170,12 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def write_section(section: str) -> None:
-    """Replace (or append) the "## Badges" section of docs/PERFORMANCE.md, atomically."""
+def write_section(section: str, heading: str = r"## Badges\n") -> None:
+    """Replace (or append) the section of docs/PERFORMANCE.md whose first line matches ``heading``, atomically."""
     text = PERFORMANCE.read_text(encoding="utf-8") if PERFORMANCE.exists() else "# Performance\n"
-    pattern = re.compile(r"^## Badges\n.*?(?=^## |\Z)", re.S | re.M)
+    pattern = re.compile(rf"^{heading}.*?(?=^## |\Z)", re.S | re.M)
     text = pattern.sub(lambda _: section + "\n", text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
-    tmp = PERFORMANCE.with_suffix(".md.tmp")
+    tmp = PERFORMANCE.with_suffix(f".md.{os.getpid()}.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, PERFORMANCE)
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import resource
 import shutil
 import statistics
@@ -30,7 +29,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from benchmarks.badge import OVERLAY, SIZE, convert_cmd, make_photos
+from benchmarks.badge import OVERLAY, SIZE, convert_cmd, make_photos, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "out" / "cli"
@@ -150,7 +149,7 @@ def main(argv: list[str]) -> int:
     section = report(args, start, ours, magick, load[0], load_end[0], magick_version(convert), len(photos))
     print(section)
     if not args.no_write:
-        write_section(section)
+        write_section(section, heading=r"## CLI \(")
     return 0
 
 
@@ -225,16 +224,6 @@ NOTES = [
     "times the unloaded ones when the load average is high; the ratios and the CPU column move less.",
     "",
 ]
-
-
-def write_section(section: str) -> None:
-    """Replace (or append) the "## CLI" section of docs/PERFORMANCE.md, atomically."""
-    text = PERFORMANCE.read_text(encoding="utf-8") if PERFORMANCE.exists() else "# Performance\n"
-    pattern = re.compile(r"^## CLI \(.*?(?=^## |\Z)", re.S | re.M)
-    text = pattern.sub(lambda _: section + "\n", text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
-    tmp = PERFORMANCE.with_suffix(".md.cli.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, PERFORMANCE)
 
 
 if __name__ == "__main__":
