@@ -19,6 +19,8 @@ from typing import Annotated, Any
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from social_campaign import config_checks
+from social_campaign.config_checks import parse_rate_limits
 from social_campaign.errors import ConfigError
 
 PLACEHOLDERS = frozenset({"changethis", "changeme", "change-me", "xxx", "todo", "your-token-here", "secret", "placeholder"})
@@ -91,6 +93,14 @@ class Settings(BaseSettings):
 
     # --- web, mail and pledges -------------------------------------------------------------------------------------------
     public_url: str = Field("http://127.0.0.1:8000", description="Base URL used in links in emails and share pages.")
+    footer_url: str | None = Field(
+        None, description="Where the public pages' footer links (the organisation's site or privacy page); unset: the "
+        "campaign's own `link`.",
+    )
+    facebook_app_id: str | None = Field(
+        None, description="A Meta app id: with it, Facebook sharing uses the documented Share dialog; unset: the "
+        "sharer link. Either way the shared page is the campaign's own page here.",
+    )
     host: str = Field("127.0.0.1", description="Address `serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `serve` binds to.")
     smtp_url: SecretStr | None = Field(
@@ -136,8 +146,18 @@ class Settings(BaseSettings):
         description="Comma-separated addresses or networks (CIDR) of the reverse proxies whose X-Forwarded-For is "
         "trusted when TRUST_FORWARDED_FOR is on ('*': any peer); empty: 127.0.0.1 and ::1, a proxy on the same host.",
     )
+    campaigns: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list, description="Campaign files (schedule.toml) this deployment serves, comma-separated; "
+        "empty: SCHEDULE alone. `--schedule` may be repeated instead.",
+    )
+    require_2fa: bool = Field(False, description="Owners must set up a TOTP second factor before using the workspace.")
+    session_hours: float = Field(12.0, gt=0, description="A workspace login lasts this long without activity.")
+    login_rate_limits: str = Field(
+        "5/300s,20/3600s", description="Failed logins allowed per account and per client address, in fixed windows.",
+    )
     admin_token: SecretStr | None = Field(
-        None, description="Token for the manager dashboard /admin (Bearer header or ?token=); unset: /admin is off (403)."
+        None, description="Token for the read-only JSON under /admin/api/ (Bearer header), for scripts; the workspace "
+        "pages need a logged-in user.",
     )
 
     # --- webhooks ---------------------------------------------------------------------------------------------------
@@ -166,54 +186,17 @@ class Settings(BaseSettings):
     @field_validator("smtp_url")
     @classmethod
     def _check_smtp_url(cls, v: SecretStr | None) -> SecretStr | None:
-        from urllib.parse import urlsplit
-
-        if v is None or not v.get_secret_value().strip():
-            return None
-        parts = urlsplit(v.get_secret_value().strip())
-        if parts.scheme not in ("smtp", "smtps"):
-            raise ValueError(f"scheme {parts.scheme or '(none)'!r} is not smtp:// or smtps:// (smtp://user:password@host:port)")
-        if not parts.hostname:
-            raise ValueError("has no host (smtp://user:password@host:port)")
-        try:
-            parts.port  # noqa: B018  (raises on a port that is not a number or out of range)
-        except ValueError:
-            raise ValueError("has a port that is not a number from 1 to 65535") from None
-        return v
+        return config_checks.smtp_url(v)
 
     @field_validator("webhook_url")
     @classmethod
     def _check_webhook_url(cls, v: str | None) -> str | None:
-        from urllib.parse import urlsplit
-
-        if v is None or not v.strip():
-            return None
-        parts = urlsplit(v.strip())
-        if parts.scheme not in ("http", "https"):
-            raise ValueError(f"scheme {parts.scheme or '(none)'!r} is not http:// or https://")
-        if not parts.hostname:
-            raise ValueError("has no host (https://host/path)")
-        return v.strip()
+        return config_checks.webhook_url(v)
 
     @field_validator("webhook_secret")
     @classmethod
     def _check_webhook_secret(cls, v: SecretStr | None) -> SecretStr | None:
-        import base64
-        import binascii
-
-        if v is None or not v.get_secret_value().strip():
-            return None
-        raw = v.get_secret_value().strip()
-        if not raw.startswith("whsec_"):
-            raise ValueError("is not a whsec_… secret (whsec_ followed by base64 of 24 to 64 random bytes)")
-        try:
-            body = raw.removeprefix("whsec_")
-            key = base64.b64decode(body + "=" * (-len(body) % 4), validate=True)
-        except (binascii.Error, ValueError):
-            raise ValueError("is not whsec_ followed by valid base64") from None
-        if not 24 <= len(key) <= 64:
-            raise ValueError(f"decodes to {len(key)} bytes; a whsec_ secret holds 24 to 64 random bytes")
-        return SecretStr(raw)
+        return config_checks.webhook_secret(v)
 
     @field_validator("manager_email")
     @classmethod
@@ -222,7 +205,14 @@ class Settings(BaseSettings):
             raise ValueError(f"{v!r} is not an email address")
         return v or None
 
-    @field_validator("pledge_rate_limits")
+    @field_validator("campaigns", mode="before")
+    @classmethod
+    def _split_campaigns(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            return [Path(part.strip()) for part in v.split(",") if part.strip()]
+        return v
+
+    @field_validator("pledge_rate_limits", "login_rate_limits")
     @classmethod
     def _check_limits(cls, v: str) -> str:
         parse_rate_limits(v)
@@ -231,16 +221,7 @@ class Settings(BaseSettings):
     @field_validator("forwarded_allow_ips")
     @classmethod
     def _check_forwarded_allow_ips(cls, v: str) -> str:
-        import ipaddress
-
-        items = [item.strip() for item in v.split(",") if item.strip()]
-        for item in items:
-            if item != "*":
-                try:
-                    ipaddress.ip_network(item, strict=False)
-                except ValueError:
-                    raise ValueError(f"{item!r} is not an IP address or network (e.g. 10.0.0.5, 10.0.0.0/8, *)") from None
-        return ",".join(items)
+        return config_checks.forwarded_allow_ips(v)
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:
@@ -313,33 +294,17 @@ class Settings(BaseSettings):
         return self.facebook_page_id is not None and self.facebook_page_token is not None
 
     @property
+    def campaign_paths(self) -> list[Path]:
+        """Every campaign file served: CAMPAIGNS, else SCHEDULE alone (duplicates dropped, order kept)."""
+        return list(dict.fromkeys(self.campaigns)) if self.campaigns else [self.schedule]
+
+    @property
     def rate_limits(self) -> list[tuple[int, float]]:
         return parse_rate_limits(self.pledge_rate_limits)
 
 
 def env_name(field: str) -> str:
     return f"SOCIAL_CAMPAIGN_{field.upper()}"
-
-
-def parse_rate_limits(spec: str) -> list[tuple[int, float]]:
-    """``"1/60s,5/300s"`` -> ``[(1, 60.0), (5, 300.0)]``; empty -> ``[]``. Units: s, m, h (default s)."""
-    out: list[tuple[int, float]] = []
-    for part in (p.strip() for p in spec.split(",")):
-        if not part:
-            continue
-        try:
-            count_s, window_s = part.split("/", 1)
-            unit = 1.0
-            if window_s[-1:] in ("s", "m", "h"):
-                unit = {"s": 1.0, "m": 60.0, "h": 3600.0}[window_s[-1]]
-                window_s = window_s[:-1]
-            count, window = int(count_s), float(window_s) * unit
-        except (ValueError, IndexError, KeyError):
-            raise ValueError(f"rate limit {part!r} is not of the form COUNT/SECONDSs (e.g. 5/300s)") from None
-        if count < 1 or window <= 0:
-            raise ValueError(f"rate limit {part!r} needs a count ≥ 1 and a window > 0")
-        out.append((count, window))
-    return out
 
 
 def load_settings(**overrides: Any) -> Settings:

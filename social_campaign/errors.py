@@ -15,8 +15,10 @@
     ├── MailError                       an email could not be handed to the SMTP server
     └── WebError                        a web request that gets a 4xx; ``status`` is a class attribute
         ├── BadRequest (400)
+        ├── Unauthorized (401)          not logged in: pages redirect to /login (web/auth.py)
         ├── Forbidden (403)
         ├── NotFound (404)
+        ├── Conflict (409)              the files changed since the form was loaded: nothing written
         ├── PayloadTooLarge (413)
         ├── UnsupportedMediaType (415)
         └── TooManyRequests (429)
@@ -36,6 +38,7 @@ __all__ = [
     "BadRequest",
     "CampaignError",
     "ConfigError",
+    "Conflict",
     "DatabaseError",
     "Forbidden",
     "ImageError",
@@ -51,6 +54,7 @@ __all__ = [
     "SocialCampaignError",
     "TooManyRequests",
     "Transient",
+    "Unauthorized",
     "UnsupportedMediaType",
     "WebError",
 ]
@@ -159,13 +163,24 @@ class MailError(SocialCampaignError):
 
 
 class WebError(SocialCampaignError):
-    """A web request that gets a 4xx answer; rendered by one handler in ``web/app.py``."""
+    """A web request that gets a 4xx answer; rendered by one handler in ``web/app.py``.
+
+    The message is a sentence for people, already translated (``i18n._``). ``field`` names the form field it is about
+    (pages show it at that field, with ``aria-invalid`` and ``aria-describedby``); ``None`` for the whole request."""
 
     status: ClassVar[int] = 400
+
+    def __init__(self, message: str = "", *, field: str | None = None) -> None:
+        self.field = field
+        super().__init__(message)
 
 
 class BadRequest(WebError):
     status = 400
+
+
+class Unauthorized(WebError):
+    status = 401
 
 
 class Forbidden(WebError):
@@ -174,6 +189,16 @@ class Forbidden(WebError):
 
 class NotFound(WebError):
     status = 404
+
+
+class Conflict(WebError):
+    """The campaign's files changed since ``version``: ``diff`` shows what changed (unified diff)."""
+
+    status = 409
+
+    def __init__(self, message: str = "", *, field: str | None = None, diff: str = "") -> None:
+        self.diff = diff
+        super().__init__(message, field=field)
 
 
 class PayloadTooLarge(WebError):

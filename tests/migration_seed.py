@@ -122,6 +122,27 @@ SEED: dict[str, list[dict[str, Any]]] = {
         {"campaign": "childrens-day", "ip_hash": H64, "window_seconds": 60, "window_start": T, "hits": 17},
     ],
     "mailoptout": [{"campaign": "childrens-day", "email_canonical": "li.wei@example.cn", "at": T}],
+    "app_user": [
+        {"email": "amina@coalition.example", "password_hash": "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2g",
+         "role": "owner", "totp_secret_enc": "gAAAAABnQ-enc-totp", "created_at": T, "password_changed_at": T,
+         "last_login_at": T + timedelta(hours=1)},
+        {"email": "ben@coalition.example", "password_hash": "$argon2id$v=19$m=65536,t=3,p=4$c2FsdDI$aGFzaDI",
+         "role": "viewer", "totp_secret_enc": None, "created_at": T, "password_changed_at": T, "last_login_at": None},
+    ],
+    "user_session": [
+        {"token_hash": H64, "user_id": Ref("app_user", 0), "created_at": T, "last_seen_at": T,
+         "expires_at": T + timedelta(hours=12), "second_factor_ok": True},
+    ],
+    "password_reset": [
+        {"token_hash": H64[::-1], "user_id": Ref("app_user", 1), "created_at": T, "expires_at": T + timedelta(hours=1),
+         "used_at": None},
+    ],
+    "workspace_revision": [
+        {"campaign": "childrens-day", "number": 1, "version": H64, "parent_version": H64[::-1],
+         "author": "amina@coalition.example", "summary": "post show-support: text",
+         "created_at": T, "files": '{"schedule.toml": "[campaign]\\nslug = \\"childrens-day\\"\\n"}',
+         "diff": "--- a/messages/show-support.md\n+++ b/messages/show-support.md\n@@ -1 +1 @@\n-old\n+new\n"},
+    ],
 }  # fmt: skip
 
 

@@ -39,8 +39,20 @@ class Context:
     rendered: dict[Path, str | None] = field(default_factory=dict)
     #: image file -> what inspecting it found (each file is decoded once, however many posts use it)
     images: dict[Path, Any] = field(default_factory=dict)
-    #: pledge variant file shown path -> rendered text
-    variant_texts: list[tuple[str, str]] = field(default_factory=list)
+    #: pledge variants as (shown path, rendered text, language), in order
+    variant_texts: list[tuple[str, str, str]] = field(default_factory=list)
+    #: [campaign] languages (the first is the default), read before the posts and the pledge
+    languages: tuple[str, ...] = ("en",)
+    #: the pledge's organisation texts in the other languages: lang -> channel -> text
+    pledge_texts_by_lang: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: card spec -> its own problems (each spec is checked and reported once, however many posts show it)
+    specs: dict[Path, list[Problem]] = field(default_factory=dict)
+    #: card specs (as written in the posts) -> (line of the first use, the languages posts show it in)
+    cards: dict[Path, tuple[int, set[str]]] = field(default_factory=dict)
+
+    @property
+    def default_language(self) -> str:
+        return self.languages[0] if self.languages else "en"
 
     @property
     def path(self) -> str:

@@ -1,12 +1,17 @@
-"""The optional tables: ``[pledge]`` (the all-or-nothing release and its message variants) and ``[badge]``."""
+"""The optional tables: ``[pledge]`` (the all-or-nothing release and its message variants) and ``[badge]``.
+
+The pledge's message is read in every language of the campaign: the variants (``<message>.md``, ``.v2.md`` … and
+``<message>.<lang>.md``, ``.v2.<lang>.md`` …; each variant of the default language is expected in every language) and
+the organisation's texts per channel (``<message>.<lang>.<channel>.md``, else ``<message>.<lang>.md``).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from social_campaign.campaign import messages as msgs
 from social_campaign.campaign.context import Context
 from social_campaign.campaign.fields import channels, instant, message_text, typed, unknown_keys
+from social_campaign.campaign.languages import message_file, missing_override, variant_files, variant_name
 from social_campaign.campaign.model import BadgeSpec, PledgeSpec
 
 __all__ = ["BADGE_KEYS", "PLEDGE_KEYS", "build_badge", "build_pledge"]
@@ -46,29 +51,25 @@ def build_pledge(ctx: Context, doc: dict[str, Any], values: dict[str, str | None
         )
         minimum_age = None
     message = typed(ctx, table, "message", str, where, "pledge", required=True)
-    variants: list[str] = []
-    org_texts: dict[str, str] = {}
+    variants_by_lang: dict[str, tuple[str, ...]] = {}
+    org_by_lang: dict[str, dict[str, str]] = {}
     if message is not None:
-        messages_dir = ctx.root / "messages"
-        files = msgs.variant_files(messages_dir, message)
-        if not files:
-            ctx.error(
-                ctx.index.line("pledge", "message"),
-                f"message file {ctx.show(messages_dir / (message + '.md'))} not found",
-            )
-        for file in files:
-            text = message_text(ctx, file, values)
-            if text is not None:
-                variants.append(text)
-                ctx.variant_texts.append((ctx.show(file), text))
-        for channel in chans:
-            channel_file = msgs.channel_file(messages_dir, message, channel)
-            if channel_file is not None:
-                text = message_text(ctx, channel_file, values)
+        numbers: list[int] = []  # the default language's variants, which every language should have
+        for lang in ctx.languages:
+            files = variant_files(ctx.root / "messages", message, lang, ctx.default_language)
+            _missing_variants(ctx, message, lang, numbers, {n for n, _ in files})
+            if lang == ctx.default_language:
+                numbers = [n for n, _ in files]
+            texts: list[str] = []
+            for _n, file in files:
+                text = message_text(ctx, file, values)
                 if text is not None:
-                    org_texts[channel] = text
-                    ctx.pledge_texts[channel] = text
-                    ctx.text_sources[("[pledge]", channel)] = (ctx.show(channel_file), 1)
+                    texts.append(text)
+                    ctx.variant_texts.append((ctx.show(file), text, lang))
+            variants_by_lang[lang] = tuple(texts)
+            org_by_lang[lang] = _org_texts(ctx, message, lang, chans, values)
+    default = ctx.default_language
+    variants = list(variants_by_lang.get(default, ()))
     if goal is None or deadline is None or fire_at is None or message is None or not variants:
         return None
     return PledgeSpec(
@@ -78,10 +79,58 @@ def build_pledge(ctx: Context, doc: dict[str, Any], values: dict[str, str | None
         message=message,
         channels=chans,
         variants=tuple(variants),
-        org_texts=org_texts,
+        org_texts=org_by_lang.get(default, {}),
         line=ctx.index.line("pledge"),
         minimum_age=minimum_age,
+        variants_by_lang={lang: texts for lang, texts in variants_by_lang.items() if texts},
+        org_texts_by_lang={lang: texts for lang, texts in org_by_lang.items() if texts},
     )
+
+
+def _missing_variants(ctx: Context, message: str, lang: str, numbers: list[int], found: set[int]) -> None:
+    """One error per file missing: the default language's message file, or a variant another language lacks."""
+    messages_dir = ctx.root / "messages"
+    line = ctx.index.line("pledge", "message")
+    default = ctx.default_language
+    if lang == default:
+        if not found:
+            ctx.error(line, f"message file {ctx.show(messages_dir / (message + '.md'))} not found")
+        return
+    for number in numbers:
+        if number not in found:
+            expected = ctx.show(messages_dir / variant_name(message, number, lang, default))
+            ctx.error(
+                line, f"[pledge]: message file {expected} not found (variant {number} of {message!r} in {lang!r})"
+            )
+
+
+def _org_texts(
+    ctx: Context, message: str, lang: str, chans: tuple[str, ...], values: dict[str, str | None]
+) -> dict[str, str]:
+    """channel -> the organisation's text in ``lang`` (recorded in the context for the content rules)."""
+    messages_dir = ctx.root / "messages"
+    default = ctx.default_language
+    texts: dict[str, str] = {}
+    for channel in chans:
+        file = message_file(messages_dir, message, lang, default, channel)
+        text = message_text(ctx, file, values) if file is not None else None
+        if file is None or text is None:
+            continue
+        texts[channel] = text
+        gap = missing_override(messages_dir, message, lang, default, channel)
+        if gap is not None:
+            ctx.warn(
+                ctx.index.line("pledge", "message"),
+                f"[pledge]: {ctx.show(gap)} not found: {channel} gets {ctx.show(file)} in {lang!r}, although the "
+                f"default language has its own {channel} version",
+            )
+        if lang == default:
+            ctx.pledge_texts[channel] = text
+            ctx.text_sources[("[pledge]", channel)] = (ctx.show(file), 1)
+        else:
+            ctx.pledge_texts_by_lang.setdefault(lang, {})[channel] = text
+            ctx.text_sources[(f"[pledge]@{lang}", channel)] = (ctx.show(file), 1)
+    return texts
 
 
 def build_badge(ctx: Context, doc: dict[str, Any]) -> BadgeSpec | None:

@@ -4,8 +4,9 @@
 understood at all) and a list of :class:`Problem` (errors and warnings, each ``path:line: message``).
 :func:`load_campaign` raises :class:`CampaignError` holding every problem when any of them is an error.
 
-This module reads the file and the ``[campaign]`` table and assembles the result; the other tables are built by
-``posts.py`` (``[[post]]``) and ``extras.py`` (``[pledge]``, ``[badge]``) with the readers in ``fields.py``, and the
+This module reads the file and the ``[campaign]`` table and assembles the result (``languages`` and the translations
+tables are read by ``translations.py``, before the messages, which come in every language); the other tables are
+built by ``posts.py`` (``[[post]]``) and ``extras.py`` (``[pledge]``, ``[badge]``) with the readers in ``fields.py``, and the
 content rules (lengths, media limits, duplicates, pledge and badge) run in ``rules.py`` over the :class:`Context`.
 """
 
@@ -27,13 +28,17 @@ from social_campaign.campaign.model import Campaign
 from social_campaign.campaign.posts import build_posts
 from social_campaign.campaign.times import zone
 from social_campaign.campaign.toml_lines import LineIndex, TomlSyntaxError, parse_toml
+from social_campaign.campaign.translations import read_languages, read_translations
 from social_campaign.errors import CampaignError, Problem
 
 __all__ = ["analyse", "load_campaign"]
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 TOP_KEYS = ("campaign", "post", "pledge", "badge")
-CAMPAIGN_KEYS = ("slug", "name", "timezone", "hashtags", "link", "description", "organisation", "co_sponsors")
+CAMPAIGN_KEYS = (
+    "slug", "name", "timezone", "hashtags", "link", "description", "organisation", "co_sponsors", "languages",
+    "translations",
+)
 ORG_MAX = 200  # ConsentText.organisation
 MAX_CO_SPONSORS = 10
 
@@ -114,6 +119,8 @@ def _build(ctx: Context, doc: dict[str, Any], raw: bytes) -> Campaign | None:
             ctx.error(ctx.index.line("campaign", "link"), f"link {link!r} must be an http:// or https:// URL")
     description = typed(ctx, head, "description", str, where, "campaign") or ""
     organisation, co_sponsors = _organisations(ctx, head)
+    ctx.languages = read_languages(ctx, head)
+    names, descriptions = read_translations(ctx, head, ctx.languages, description)
     values: dict[str, str | None] = {"link": link, "hashtags": " ".join(hashtags)}
 
     posts = build_posts(ctx, doc, values)
@@ -144,6 +151,9 @@ def _build(ctx: Context, doc: dict[str, Any], raw: bytes) -> Campaign | None:
         description=description,
         organisation=organisation,
         co_sponsors=co_sponsors,
+        languages=ctx.languages,
+        names=names,
+        descriptions=descriptions,
     )
 
 

@@ -13,9 +13,10 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
+from social_campaign.campaign.context import Context
 from social_campaign.errors import Problem
 
-__all__ = ["ImageInfo", "check_overlay", "check_spec", "inspect_image", "spec_alt"]
+__all__ = ["ImageInfo", "check_overlay", "check_spec", "inspect_image", "spec_alt", "spec_problems"]
 
 #: What X and Facebook take as post images.
 POST_FORMATS = ("PNG", "JPEG", "GIF", "WEBP")
@@ -74,6 +75,14 @@ def check_spec(path: Path, shown: str) -> list[Problem]:
     except tomllib.TOMLDecodeError as exc:
         return [Problem(shown, 1, f"invalid TOML: {exc}")]
     return []
+
+
+def spec_problems(ctx: Context, path: Path) -> list[Problem]:
+    """:func:`check_spec` of ``path``, run and added to the context's problems once per ``check``."""
+    if path not in ctx.specs:
+        ctx.specs[path] = check_spec(path, ctx.show(path))
+        ctx.problems.extend(ctx.specs[path])
+    return ctx.specs[path]
 
 
 def spec_alt(path: Path) -> str | None:

@@ -5,6 +5,8 @@
 - Placeholders: ``{link}`` (the campaign's link) and ``{hashtags}`` (its hashtags joined by spaces). ``{{`` and ``}}``
   are literal braces. Anything else in braces is an error reported with the message file's line.
 - Line endings are normalised to ``\\n`` and trailing newlines are stripped.
+- These names are the default language's; a campaign's other languages (``messages/<name>.<lang>.md`` …) are looked
+  up through ``campaign/languages.py``, which the loader uses for every language.
 """
 
 from __future__ import annotations

@@ -1,5 +1,9 @@
 """The content rules of ``check``: lengths per network, media limits and alt text, duplicates, times in the past,
-the pledge's variants and the badge overlay. Run by ``loader.analyse`` over the :class:`Context` after the campaign is built."""
+the pledge's variants and the badge overlay. Run by ``loader.analyse`` over the :class:`Context` after the campaign is built.
+
+Every language's texts get the same rules (lengths, the URL warning, duplicates within the language, the variants');
+problems about another language than the default name it (``post 'x' (fr)``). The cards' translations are checked by
+``translations.check_cards``."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from datetime import UTC, datetime
 from social_campaign.campaign import media as media_checks
 from social_campaign.campaign.context import Context
 from social_campaign.campaign.model import Campaign, MediaRef, Post
+from social_campaign.campaign.translations import check_cards
 from social_campaign.text import FACEBOOK_MAX, X_MAX, facebook_length, find_urls, x_weighted_length
 
 __all__ = ["LIMITS", "check_all"]
@@ -24,6 +29,10 @@ def check_all(ctx: Context, campaign: Campaign | None, now: datetime | None) -> 
     for i, post in ctx.built_posts:
         message_line = ctx.index.line("post", i, "message")
         _lengths(ctx, f"#{i}", f"post '{post.id}'", post.texts, message_line)
+        warned = bool(find_urls(post.texts.get("x", "")))
+        for lang, texts in post.texts_by_lang.items():
+            if lang != post.lang:
+                warned = _lengths(ctx, f"#{i}@{lang}", f"post '{post.id}' ({lang})", texts, message_line, warned)
         _media(ctx, i, post)
         if "x" in post.channels and post.cron is not None:
             ctx.warn(
@@ -31,7 +40,12 @@ def check_all(ctx: Context, campaign: Campaign | None, now: datetime | None) -> 
                 f"post '{post.id}' repeats the same text on every firing; X rejects a duplicate of a recent post",
             )
     _lengths(ctx, "[pledge]", "[pledge]", ctx.pledge_texts, ctx.index.line("pledge", "message"))
+    warned = bool(find_urls(ctx.pledge_texts.get("x", "")))
+    for lang, texts in ctx.pledge_texts_by_lang.items():
+        line = ctx.index.line("pledge", "message")
+        warned = _lengths(ctx, f"[pledge]@{lang}", f"[pledge] ({lang})", texts, line, warned)
     _variants(ctx)
+    check_cards(ctx)
     _duplicates(ctx)
     if campaign is not None and now is not None:
         _past(ctx, campaign, now.astimezone(UTC))
@@ -44,14 +58,19 @@ def check_all(ctx: Context, campaign: Campaign | None, now: datetime | None) -> 
             (ctx.error if severity == "error" else ctx.warn)(line, f"{message} ({shown})")
 
 
-def _lengths(ctx: Context, owner: str, label: str, texts: dict[str, str], message_line: int) -> None:
+def _lengths(
+    ctx: Context, owner: str, label: str, texts: dict[str, str], message_line: int, url_warned: bool = False
+) -> bool:
+    """Length errors of each channel's text, and the X URL warning unless ``url_warned`` (one per post, whatever
+    the number of languages). Returns whether the warning has been given."""
     for channel, text in texts.items():
         shown, line = ctx.text_sources.get((owner, channel), (ctx.path, message_line))
         if channel == "x":
             weighted = x_weighted_length(text)
             if weighted > X_MAX:
                 ctx.error(line, f"{label}: too long for X: weighted length {weighted} > {X_MAX}", shown)
-            if find_urls(text):
+            if find_urls(text) and not url_warned:
+                url_warned = True
                 ctx.warn(
                     message_line,
                     f"{label}: the X text contains a URL ({find_urls(text)[0]}); under X pay-per-use a post with a URL costs more",
@@ -60,6 +79,7 @@ def _lengths(ctx: Context, owner: str, label: str, texts: dict[str, str], messag
             length = facebook_length(text)
             if length > FACEBOOK_MAX:
                 ctx.error(line, f"{label}: too long for Facebook: {length} characters > {FACEBOOK_MAX}", shown)
+    return url_warned
 
 
 def _media(ctx: Context, i: int, post: Post) -> None:
@@ -68,7 +88,7 @@ def _media(ctx: Context, i: int, post: Post) -> None:
         shown = ctx.show(ref.path)
         line = ctx.index.line("post", i, "media")
         alt_line = ctx.index.lines.get(("post", i, "alt"), line)
-        spec_problems = media_checks.check_spec(ref.path, shown) if ref.is_spec and ref.path.is_file() else []
+        spec_problems = media_checks.spec_problems(ctx, ref.path) if ref.is_spec and ref.path.is_file() else []
         if ref.alt is None and not spec_problems:  # a spec that does not load reports its own problems
             ctx.error(alt_line, f"post '{post.id}': media #{n} ({shown}) has no alt text; add one per item to 'alt'")
         elif ref.alt is not None and "x" in post.channels and len(ref.alt) > X_ALT_MAX:
@@ -79,7 +99,6 @@ def _media(ctx: Context, i: int, post: Post) -> None:
             if not ref.path.is_file():
                 ctx.error(line, f"post '{post.id}': infographic spec {shown} not found")
                 continue
-            ctx.problems.extend(spec_problems)
             readable.append((ref, None))
             continue
         if ref.path not in ctx.images:
@@ -106,8 +125,22 @@ def _media(ctx: Context, i: int, post: Post) -> None:
 
 
 def _duplicates(ctx: Context) -> None:
-    owners = [(f"post '{p.id}'", p.texts, ctx.index.line("post", i, "message")) for i, p in ctx.built_posts]
-    owners.append(("[pledge]", ctx.pledge_texts, ctx.index.line("pledge", "message")))
+    """The same text twice on one channel, within each language (a post with ``lang`` counts in its language)."""
+    default = ctx.default_language
+    by_lang: dict[str, list[tuple[str, dict[str, str], int]]] = {}
+    for i, p in ctx.built_posts:
+        line = ctx.index.line("post", i, "message")
+        for lang, texts in (p.texts_by_lang or {p.lang: p.texts}).items():
+            by_lang.setdefault(lang, []).append((f"post '{p.id}'", texts, line))
+    pledge_line = ctx.index.line("pledge", "message")
+    by_lang.setdefault(default, []).append(("[pledge]", ctx.pledge_texts, pledge_line))
+    for lang, texts in ctx.pledge_texts_by_lang.items():
+        by_lang.setdefault(lang, []).append(("[pledge]", texts, pledge_line))
+    for lang, owners in by_lang.items():
+        _duplicates_in(ctx, owners, "" if lang == default else f"{lang!r} ")
+
+
+def _duplicates_in(ctx: Context, owners: list[tuple[str, dict[str, str], int]], which: str) -> None:
     for channel in NO_DUPLICATES:
         first: dict[str, str] = {}
         name = "X" if channel == "x" else "Facebook"
@@ -117,18 +150,20 @@ def _duplicates(ctx: Context) -> None:
                 continue
             key = " ".join(text.split()).casefold()
             if key in first:
-                ctx.error(line, f"{label} has the same text on {channel} as {first[key]}; {name} rejects duplicates")
+                ctx.error(
+                    line, f"{label} has the same {which}text on {channel} as {first[key]}; {name} rejects duplicates"
+                )
             else:
                 first[key] = label
 
 
 def _variants(ctx: Context) -> None:
-    seen: dict[str, str] = {}
-    for shown, text in ctx.variant_texts:
+    seen: dict[tuple[str, str], str] = {}
+    for shown, text, lang in ctx.variant_texts:
         weighted = x_weighted_length(text)
         if weighted > X_MAX:
             ctx.error(1, f"pledge variant too long for X: weighted length {weighted} > {X_MAX}", shown)
-        key = " ".join(text.split()).casefold()
+        key = (lang, " ".join(text.split()).casefold())
         if key in seen:
             ctx.warn(
                 1,

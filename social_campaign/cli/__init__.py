@@ -16,7 +16,7 @@ from typing import Any
 
 import typer
 
-from social_campaign.cli import campaign, graphics, mail, outbox, pledges, run, supporters
+from social_campaign.cli import campaign, graphics, mail, outbox, pledges, run, supporters, users
 from social_campaign.cli.common import echo_err
 from social_campaign.errors import CampaignError, SocialCampaignError
 
@@ -29,7 +29,7 @@ typer_app = typer.Typer(
     rich_markup_mode=None,
 )
 
-for module in (campaign, run, pledges, graphics, outbox, mail, supporters):
+for module in (campaign, run, pledges, graphics, outbox, mail, supporters, users):
     module.register(typer_app)
 
 

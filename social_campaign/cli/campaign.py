@@ -85,7 +85,7 @@ def plan(
         ),
     ] = None,
 ) -> None:
-    """Show the upcoming deliveries: post, channel, local and UTC time, length (X weighted for x) and media."""
+    """Show the upcoming deliveries: post, channel, language, local and UTC time, length (X weighted for x), media."""
     from rich.table import Table
     from rich.text import Text
 
@@ -104,18 +104,24 @@ def plan(
         far = plan_rows(campaign, horizon, datetime.max.replace(tzinfo=UTC) - timedelta(days=2))
         rows += [r for r in far if not any(p.id == r[0] and p.cron for p in campaign.posts)]
     table = Table(title=Text(f"{campaign.name} ({campaign.timezone.key})"), title_justify="left")
+    several = len(campaign.languages) > 1  # then a column says which language each post goes out in
+    langs = {post.id: post.lang for post in campaign.posts}
     for name, justify in (
         ("post", "left"),
         ("channel", "left"),
+        *((("lang", "left"),) if several else ()),
         ("local time", "left"),
         ("UTC", "left"),
         ("length", "right"),
         ("media", "left"),
     ):
-        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
+        table.add_column(name, justify=justify, overflow="fold")
     for post_id, channel, instant, length, media in rows:
         local = instant.astimezone(campaign.timezone)
-        cells = (post_id, channel, f"{local:%Y-%m-%d %H:%M %Z}", f"{instant:%Y-%m-%d %H:%M}", str(length), media or "-")
+        lang = (langs.get(post_id, campaign.default_language),) if several else ()
+        cells = (
+            post_id, channel, *lang, f"{local:%Y-%m-%d %H:%M %Z}", f"{instant:%Y-%m-%d %H:%M}", str(length), media or "-"
+        )
         table.add_row(*(Text(cell) for cell in cells))
     console().print(table)
     echo(_plural(len(rows), "delivery").replace("deliverys", "deliveries"))

@@ -28,6 +28,15 @@ ScheduleOption = Annotated[
     typer.Option("--schedule", "-s", help="Campaign file (default: ./schedule.toml or SOCIAL_CAMPAIGN_SCHEDULE).", show_default=False),
 ]
 
+SchedulesOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--schedule", "-s", show_default=False,
+        help="Campaign file; repeat it to serve several campaigns (default: SOCIAL_CAMPAIGN_CAMPAIGNS, else "
+        "./schedule.toml or SOCIAL_CAMPAIGN_SCHEDULE).",
+    ),
+]
+
 
 def echo(line: str) -> None:
     """Print one line to stdout as it is (no markup, no wrapping)."""
@@ -104,6 +113,16 @@ def settings_with_schedule(option: Path | None) -> Settings:
     settings = get_settings()
     if option is not None:
         settings = settings.model_copy(update={"schedule": existing_schedule(option)})
+    return settings
+
+
+def settings_with_schedules(options: list[Path] | None) -> Settings:
+    """Settings from the environment; a repeated ``--schedule`` (each checked to exist) replaces SCHEDULE and CAMPAIGNS:
+    the first is ``schedule``, all of them ``campaigns``."""
+    settings = get_settings()
+    if options:
+        paths = list(dict.fromkeys(existing_schedule(p) for p in options))
+        settings = settings.model_copy(update={"schedule": paths[0], "campaigns": paths})
     return settings
 
 

@@ -9,13 +9,14 @@ import typer
 
 from social_campaign.cli.common import (
     ScheduleOption,
+    SchedulesOption,
     configure_logging,
     console,
-    existing_schedule,
     get_settings,
     open_existing_engine,
     private_process,
     schedule_path,
+    settings_with_schedules,
 )
 
 
@@ -31,7 +32,7 @@ def serve(
     workers: Annotated[
         int, typer.Option(min=1, max=64, help="Web processes (uvicorn workers). The scheduler and workers run once.")
     ] = 1,
-    schedule: ScheduleOption = None,
+    schedule: SchedulesOption = None,
 ) -> None:
     """Serve the campaign pages, pledge intake and progress.json (and, unless --role web, run scheduler + workers)."""
     import os
@@ -43,9 +44,7 @@ def serve(
     from social_campaign.web.app import create_app, settle_heap
     from social_campaign.web.server import uvicorn_options
 
-    settings = get_settings()
-    if schedule is not None:
-        settings = settings.model_copy(update={"schedule": existing_schedule(schedule)})
+    settings = settings_with_schedules(schedule)
     configure_logging(settings)
     private_process()
     engine = engine_for(settings)  # the schema is upgraded once, here, before any web process starts
@@ -57,8 +56,9 @@ def serve(
     app = None
     if workers == 1:
         app = create_app(settings, engine)
-    elif schedule is not None:  # the worker processes build their settings from the environment
-        os.environ["SOCIAL_CAMPAIGN_SCHEDULE"] = str(schedule)
+    elif schedule:  # the worker processes build their settings from the environment
+        os.environ["SOCIAL_CAMPAIGN_SCHEDULE"] = str(settings.schedule.resolve())
+        os.environ["SOCIAL_CAMPAIGN_CAMPAIGNS"] = ",".join(str(p.resolve()) for p in settings.campaigns)
     handle = None
     if role == Role.all:
         from social_campaign.scheduling import roles

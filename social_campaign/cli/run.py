@@ -10,6 +10,7 @@ import typer
 
 from social_campaign.cli.common import (
     ScheduleOption,
+    SchedulesOption,
     configure_logging,
     console,
     echo,
@@ -18,6 +19,7 @@ from social_campaign.cli.common import (
     open_existing_engine,
     private_process,
     settings_with_schedule,
+    settings_with_schedules,
 )
 
 if TYPE_CHECKING:
@@ -26,13 +28,13 @@ if TYPE_CHECKING:
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 
 
-def _settings(schedule: Path | None) -> Settings:
-    settings = settings_with_schedule(schedule)
+def _settings(schedule: list[Path] | None) -> Settings:
+    settings = settings_with_schedules(schedule)
     configure_logging(settings)
     return settings
 
 
-def _run(schedule: Path | None, roles: set[str]) -> None:
+def _run(schedule: list[Path] | None, roles: set[str]) -> None:
     from social_campaign.scheduling.roles import run_forever
 
     settings = _settings(schedule)
@@ -40,18 +42,18 @@ def _run(schedule: Path | None, roles: set[str]) -> None:
     run_forever(settings, roles)
 
 
-def run(schedule: ScheduleOption = None) -> None:
+def run(schedule: SchedulesOption = None) -> None:
     """Run the scheduler and the workers in one process (the default deployment) until SIGTERM/Ctrl-C."""
     _run(schedule, {"scheduler", "worker"})
 
 
-def worker(schedule: ScheduleOption = None) -> None:
+def worker(schedule: SchedulesOption = None) -> None:
     """Run only a worker: send due deliveries and emails. Start several on PostgreSQL to scale out."""
     _run(schedule, {"worker"})
 
 
-def scheduler(schedule: ScheduleOption = None) -> None:
-    """Run only the scheduler: sync schedule.toml, sweep, mark missed posts, run the pledge jobs."""
+def scheduler(schedule: SchedulesOption = None) -> None:
+    """Run only the scheduler: sync every campaign's schedule.toml, sweep, mark missed posts, run the pledge jobs."""
     _run(schedule, {"scheduler"})
 
 
@@ -65,25 +67,30 @@ def db_upgrade() -> None:
     echo(f"database is up to date ({_safe_url(settings.resolved_database_url)})")
 
 
-def status(schedule: ScheduleOption = None) -> None:
-    """Show the campaign's deliveries for a manager: counts per state, what is next, failures, reconnects, refused edits."""
+def status(schedule: SchedulesOption = None) -> None:
+    """Show every campaign's deliveries for a manager: counts per state, what is next, failures, reconnects, refused
+    edits."""
+    from rich.markup import escape
     from rich.table import Table
 
     from social_campaign.models import utcnow
     from social_campaign.scheduling.status import get_status
+    from social_campaign.workspace.campaigns import campaign_paths
 
-    settings = settings_with_schedule(schedule)
+    settings = settings_with_schedules(schedule)
     engine = open_existing_engine(settings)
     try:
         st = get_status(engine, utcnow(), stale_seconds=settings.heartbeat_stale_seconds,
-                        retention_days=settings.retention_days)
+                        retention_days=settings.retention_days, paths=campaign_paths(settings))
     finally:
         engine.dispose()
     out = console()
     if not st.counts:
         out.print("nothing scheduled yet: run `social-campaign run` (or `scheduler`) to sync schedule.toml")
-    for campaign, counts in st.counts.items():
-        out.print(f"[bold]{campaign}[/bold]: " + ", ".join(f"{state} {n}" for state, n in sorted(counts.items())))
+    for line in st.campaigns:
+        where = f" ({line.path})" if line.path is not None else " (no longer served)"
+        counts = ", ".join(f"{state} {n}" for state, n in sorted(line.counts.items())) or "nothing synced yet"
+        out.print(f"[bold]{escape(line.slug)}[/bold]{escape(where)}: {counts}")
     if st.next_due:
         table = Table("due (UTC)", "post", "channel", "note", title="Next due")
         for row in st.next_due:
@@ -155,7 +162,8 @@ def reconnect(
     from social_campaign.models import utcnow
     from social_campaign.scheduling.accounts import reconnect as reconnect_account
 
-    settings = _settings(schedule)
+    settings = settings_with_schedule(schedule)
+    configure_logging(settings)
     engine = engine_for(settings)
     requeued = reconnect_account(settings, engine, channel, utcnow())
     engine.dispose()

@@ -42,6 +42,7 @@ from social_campaign.models.supporters import (
     WebhookEndpoint,
 )
 from social_campaign.models.types import UTCDateTime, utcnow
+from social_campaign.models.workspace import PasswordReset, User, UserRole, UserSession, WorkspaceRevision
 
 __all__ = [
     "Account",
@@ -61,6 +62,7 @@ __all__ = [
     "MailOptOut",
     "ManagerNotice",
     "OutboxItem",
+    "PasswordReset",
     "Pledge",
     "PledgeData",
     "PledgeRelease",
@@ -70,7 +72,11 @@ __all__ = [
     "ShareClick",
     "TaskRun",
     "UTCDateTime",
+    "User",
+    "UserRole",
+    "UserSession",
     "WebhookDelivery",
     "WebhookEndpoint",
+    "WorkspaceRevision",
     "utcnow",
 ]

@@ -72,6 +72,8 @@ class Pledge(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("campaign", "active_email", name="uq_pledge_active_email"),
         Index("ix_pledge_campaign_status", "campaign", "status"),
+        Index("ix_pledge_campaign_status_confirmed", "campaign", "status", "confirmed_at"),  # the dashboard's chart
+        Index("ix_pledge_campaign_status_country", "campaign", "status", "country"),  # and its countries
     )
 
     id: int | None = Field(default=None, primary_key=True)

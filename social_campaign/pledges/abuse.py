@@ -30,6 +30,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from social_campaign.config import Settings
 from social_campaign.errors import BadRequest
+from social_campaign.i18n import N_, _, current, ngettext
+from social_campaign.i18n.formatting import number
 from social_campaign.models import Pledge, PledgeStatus, RateBucket
 from social_campaign.pledges.emails import is_valid_email
 
@@ -57,39 +59,69 @@ def _has_control(value: str) -> bool:
     return any(unicodedata.category(ch) in ("Cc", "Cf") for ch in value)
 
 
+def _too_long(field: str, limit: int) -> BadRequest:
+    num = number(limit)
+    if field == "country":
+        message = ngettext("Please keep the country to %(num)s character.",
+                           "Please keep the country to %(num)s characters.", limit) % {"num": num}
+    elif field == "postcode":
+        message = ngettext("Please keep the postcode to %(num)s character.",
+                           "Please keep the postcode to %(num)s characters.", limit) % {"num": num}
+    else:
+        message = ngettext("Please keep your name to %(num)s character.",
+                           "Please keep your name to %(num)s characters.", limit) % {"num": num}
+    return BadRequest(message, field=field)
+
+
+#: A field holding control or format characters (pasted from somewhere, or a bot).
+_NOT_ALLOWED = {
+    "name": N_("Your name contains characters we cannot accept. Please type it again."),
+    "country": N_("The country contains characters we cannot accept. Please type it again."),
+    "postcode": N_("The postcode contains characters we cannot accept. Please type it again."),
+}
+
+
 def _optional(field: str, value: str | None, limit: int) -> str | None:
     value = (value or "").strip()
     if len(value) > limit:
-        raise BadRequest(f"{field}: at most {limit} characters, please")
+        raise _too_long(field, limit)
     if _has_control(value):
-        raise BadRequest(f"{field}: contains characters that are not allowed")
+        raise BadRequest(_(_NOT_ALLOWED[field]), field=field)
     return value or None
 
 
 def validate_form(
     *, name: str | None, email: str | None, consent: str | None, country: str | None = None,
     postcode: str | None = None, website: str | None = None, updates: Sequence[str | None] = (),
-    minimum_age: int | None = None, age_ok: str | None = None,
+    minimum_age: int | None = None, age_ok: str | None = None, lang: str | None = None,
 ) -> PledgeForm:
-    """Check the fields; raise :class:`BadRequest` naming the first bad field in one line. ``updates`` are the raw
-    values of the "keep me informed" boxes (ticked when non-empty); with ``minimum_age`` the ``age_ok`` box must be
-    ticked."""
+    """Check the fields; raise :class:`BadRequest` for the first bad one: a sentence for people in the active language,
+    with ``field`` naming the form field (the page shows it there). ``updates`` are the raw values of the "keep me
+    informed" boxes (ticked when non-empty); with ``minimum_age`` the ``age_ok`` box must be ticked. ``lang`` is the
+    page's language, recorded with the pledge (default: the active language)."""
     name = (name or "").strip()
     if not name:
-        raise BadRequest("name: please enter your name")
+        raise BadRequest(_("Please enter your name."), field="name")
     if len(name) > NAME_MAX:
-        raise BadRequest(f"name: at most {NAME_MAX} characters, please")
+        raise _too_long("name", NAME_MAX)
     if name.startswith(FORMULA_STARTS):
-        raise BadRequest("name: may not start with = + - or @")
+        raise BadRequest(_("Your name cannot start with =, +, - or @."), field="name")
     if _has_control(name):
-        raise BadRequest("name: contains characters that are not allowed")
+        raise BadRequest(_(_NOT_ALLOWED["name"]), field="name")
     email = (email or "").strip()
     if not is_valid_email(email):
-        raise BadRequest("email: please enter a valid email address")
+        raise BadRequest(_("Please enter a valid email address, such as name@example.org."), field="email")
     if not consent:
-        raise BadRequest("consent: please tick the box so we may email you the confirmation link and the call to act")
+        raise BadRequest(
+            _("Please tick the box, so that we may email you the confirmation link and the call to act."),
+            field="consent",
+        )
     if minimum_age is not None and not age_ok:
-        raise BadRequest(f"age_ok: this pledge is for people aged {minimum_age} or older; please tick the box if you are")
+        raise BadRequest(
+            _("This pledge is for people aged %(age)s or older. Please tick the box if you are.")
+            % {"age": number(minimum_age)},
+            field="age_ok",
+        )
     return PledgeForm(
         name=name,
         email=email,
@@ -98,6 +130,7 @@ def validate_form(
         website=(website or "").strip(),
         updates=tuple(bool(v) for v in updates),
         age_ok=bool(age_ok),
+        lang=lang or current(),
     )
 
 
@@ -197,14 +230,17 @@ class RateGate:
 
 
 def prune(settings: Settings, engine: Engine, now: datetime) -> dict[str, int]:
-    """Job: delete rate buckets whose window has ended (all of them when limits are off, and those of windows no longer
-    configured) and fraud pledges older than ``fraud_retention_days``. Idempotent; returns how many rows went."""
+    """Job: delete pledge rate buckets whose window has ended (all of them when limits are off, and those of windows no
+    longer configured) and fraud pledges older than ``fraud_retention_days``. Buckets keyed ``_…`` belong to the
+    workspace's login throttle (``workspace.throttle``, pruned by ``workspace.sessions.prune_job``). Idempotent;
+    returns how many rows went."""
     limit_of = windows(settings.rate_limits)
     ended = [and_(_B.c.window_seconds == s, _B.c.window_start <= now - timedelta(seconds=s)) for s in limit_of]
     unknown = not_(_B.c.window_seconds.in_(list(limit_of))) if limit_of else _B.c.window_seconds.is_not(None)
     p = Pledge.__table__  # type: ignore[attr-defined]
     cutoff = now - timedelta(days=settings.fraud_retention_days)
     with engine.begin() as conn:
-        buckets = conn.execute(delete(_B).where(or_(unknown, *ended))).rowcount
+        pledge_buckets = not_(_B.c.campaign.startswith("_", autoescape=True))  # "_login:…": workspace.throttle's
+        buckets = conn.execute(delete(_B).where(pledge_buckets, or_(unknown, *ended))).rowcount
         fraud = conn.execute(delete(p).where(p.c.status == PledgeStatus.fraud.value, p.c.created_at < cutoff)).rowcount
     return {"rate_buckets": int(buckets), "fraud_pledges": int(fraud)}

@@ -31,6 +31,7 @@ from social_campaign.config import Settings
 from social_campaign.crypto import keyed_hash
 from social_campaign.db import session_scope
 from social_campaign.errors import BadRequest, DatabaseError, NotFound
+from social_campaign.i18n import N_, _
 from social_campaign.mail.queue import enqueue_many, opt_out
 from social_campaign.models import Pledge, PledgeStatus
 from social_campaign.pledges import counter, notify, tokens
@@ -44,7 +45,7 @@ _P = Pledge.__table__  # type: ignore[attr-defined]
 
 def spec_of(campaign: Campaign) -> PledgeSpec:
     if campaign.pledge is None:
-        raise NotFound(f"campaign {campaign.slug!r} takes no pledges")
+        raise NotFound(_("This campaign does not take pledges."))
     return campaign.pledge
 
 
@@ -75,7 +76,7 @@ def prepare(settings: Settings, campaign: Campaign, form: PledgeForm, ip: str, n
     pledging is closed (after the deadline)."""
     spec = spec_of(campaign)
     if now >= spec.deadline:
-        raise BadRequest("pledging closed: the deadline has passed")
+        raise BadRequest(_("Pledging has closed: the deadline has passed."))
     return Intake(
         campaign=campaign, form=form, canonical=canonical_email(form.email),
         ip_hash=keyed_hash(settings.key, ip, purpose="ip"), share_token=tokens.new_share_token(), now=now,
@@ -158,10 +159,11 @@ class Batch:
                     raise DatabaseError("pledge: the address was taken concurrently but cannot be found; please try again")
                 resolved[key] = Supporter(*row)
                 taken.add(key)
-        emails = [
-            notify.email_for(settings, e.campaign, e.supporter or resolved[e.key], duplicate=e.duplicate or e.key in taken)
-            for e in self.emails
-        ]
+        emails = []
+        for e in self.emails:  # each in the language of the page its pledge came from (this thread has no request)
+            lang = e.item.form.lang if e.item else _default(e.campaign)
+            emails.append(notify.email_for(settings, e.campaign, e.supporter or resolved[e.key],
+                                           duplicate=e.duplicate or e.key in taken, lang=lang))
         enqueue_many(conn, emails, max_per_address=pre_release_cap(settings))
         consent.record(conn, settings, [  # what each pledge consented to (supporters/consent.py)
             consent.Answer((e.supporter or resolved[e.key]).id, e.item.campaign, e.item.form, e.item.now,
@@ -169,6 +171,11 @@ class Batch:
             for e in self.emails if e.item is not None
         ])
         self.known, self.rows, self.new, self.emails = {}, [], {}, []
+
+
+def _default(campaign: Campaign) -> str:
+    return campaign.languages[0] if campaign.languages else "en"
+
 
 
 def pre_release_cap(settings: Settings) -> int:
@@ -277,30 +284,40 @@ def _by_hash(session: Session, slug: str, column: object, token: str) -> Pledge 
 
 def _confirmable(pledge: Pledge | None, spec: PledgeSpec, now: datetime) -> Pledge:
     if pledge is None or pledge.status != PledgeStatus.pending:
-        raise NotFound("this confirmation link is not valid or was already used")
+        raise NotFound(_(NOT_CONFIRMABLE))
     if now >= spec.deadline:
-        raise BadRequest("pledging closed: the deadline has passed, so this pledge can no longer be confirmed")
+        raise BadRequest(_("Pledging has closed: the deadline has passed, so this pledge can no longer be confirmed."))
     return pledge
 
 
-def check_confirm(engine: Engine, campaign: Campaign, token: str, now: datetime) -> Pledge:
-    """The pending pledge a confirm link belongs to, changing nothing (the emailed link's GET: link scanners open it)."""
-    spec = spec_of(campaign)
-    with session_scope(engine) as session:
-        return _confirmable(_by_hash(session, campaign.slug, Pledge.confirm_token_hash, token), spec, now)
+NOT_CONFIRMABLE = N_("This confirmation link is not valid. Please check that it is complete, or pledge again.")
+
+
+_CONFIRM = update(_P).where(_P.c.id == bindparam("p_id"), _P.c.status == PledgeStatus.pending.value).values(
+    status=PledgeStatus.confirmed.value, confirmed_at=bindparam("at")
+)
+
+
+def _confirm_in(session: Session, campaign: Campaign, pledge: Pledge, now: datetime) -> bool:
+    """Confirm the pending ``pledge`` and count it, unless a concurrent request did first (then ``False``). The
+    confirm token's hash stays, so a second visit to the link can say it is already confirmed."""
+    if session.execute(_CONFIRM, {"p_id": pledge.id, "at": now}).rowcount != 1:  # type: ignore[attr-defined]
+        session.refresh(pledge)
+        return False
+    session.refresh(pledge)
+    counter.bump(session, campaign.slug, +1)
+    _event(session, "pledge.confirmed", pledge, now)
+    return True
 
 
 def confirm(settings: Settings, engine: Engine, campaign: Campaign, token: str, now: datetime) -> Pledge:
-    """Confirm the pending pledge holding ``token`` (single use; the confirm page's POST). Counts it; raises NotFound
-    for a bad or used link."""
+    """Confirm the pending pledge holding ``token`` (the confirm page's POST). Counts it; raises NotFound for a bad
+    link or one already used."""
     spec = spec_of(campaign)
     with session_scope(engine) as session:
         pledge = _confirmable(_by_hash(session, campaign.slug, Pledge.confirm_token_hash, token), spec, now)
-        pledge.status, pledge.confirmed_at, pledge.confirm_token_hash = PledgeStatus.confirmed, now, None
-        session.add(pledge)
-        session.flush()
-        counter.bump(session, campaign.slug, +1)
-        _event(session, "pledge.confirmed", pledge, now)
+        if not _confirm_in(session, campaign, pledge, now):
+            raise NotFound(_(NOT_CONFIRMABLE))
         return pledge
 
 
@@ -316,7 +333,7 @@ def check_withdraw(engine: Engine, campaign: Campaign, token: str, now: datetime
     with session_scope(engine) as session:
         pledge = _by_hash(session, campaign.slug, Pledge.withdraw_token_hash, token)
     if pledge is None or pledge.status == PledgeStatus.fraud:
-        raise NotFound("this withdraw link is not valid")
+        raise NotFound(_("This link is not valid. Please check that it is complete."))
     return pledge
 
 
@@ -325,7 +342,7 @@ def withdraw(settings: Settings, engine: Engine, campaign: Campaign, token: str,
     :class:`BadRequest` once the campaign is released (then :func:`unsubscribe` stops the emails instead)."""
     check_withdraw(engine, campaign, token, now)
     if released(campaign, now):
-        raise BadRequest("withdrawal closed: the campaign has been released")
+        raise BadRequest(_("The campaign's result is out, so the pledge can no longer be withdrawn."))
     with session_scope(engine) as session:
         pledge = _by_hash(session, campaign.slug, Pledge.withdraw_token_hash, token)
         assert pledge is not None

@@ -23,8 +23,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import exists, func, select, update
@@ -36,7 +38,7 @@ from sqlalchemy.exc import IntegrityError
 from social_campaign.campaign.model import Campaign, PledgeSpec
 from social_campaign.config import Settings
 from social_campaign.db import is_sqlite
-from social_campaign.mail import render
+from social_campaign.mail import render, skeleton
 from social_campaign.models import (
     Delivery,
     DeliveryState,
@@ -44,6 +46,7 @@ from social_campaign.models import (
     EmailState,
     MailOptOut,
     Pledge,
+    PledgeData,
     PledgeRelease,
     PledgeStatus,
     ReleaseState,
@@ -59,6 +62,7 @@ P = Pledge.__table__  # type: ignore[attr-defined]
 E = EmailMessage.__table__  # type: ignore[attr-defined]
 OPT = MailOptOut.__table__  # type: ignore[attr-defined]  # opted out: skipped by the fan-out
 D = Delivery.__table__  # type: ignore[attr-defined]
+PD = PledgeData.__table__  # type: ignore[attr-defined]  # the pledge's language: its emails are in it
 
 
 def campaign_state(spec: PledgeSpec, confirmed: int, now: datetime, release: PledgeRelease | None) -> str:
@@ -85,15 +89,16 @@ class TickReport:
     done: bool = False
 
 
-def tick(settings: Settings, engine: Engine, now: datetime) -> TickReport | None:
-    """The scheduler job: load ``settings.schedule`` (parsed again only when its files change) and advance its release
-    (see :func:`advance`)."""
+def tick(settings: Settings, engine: Engine, now: datetime, *, campaign: Path | None = None) -> TickReport | None:
+    """One campaign's step of the release: load the campaign file ``campaign`` (default ``settings.schedule``; parsed
+    again only when its files change) and advance its release (see :func:`advance`). The scheduler's
+    ``pledge_release`` job calls it for every campaign the deployment serves."""
     from social_campaign.campaign.cache import load_cached
 
-    campaign = load_cached(settings.schedule)
-    if campaign.pledge is None:
+    loaded = load_cached(campaign or settings.schedule)
+    if loaded.pledge is None:
         return None
-    return advance(settings, engine, campaign, now)
+    return advance(settings, engine, loaded, now)
 
 
 def advance(settings: Settings, engine: Engine, campaign: Campaign, now: datetime, *, max_batches: int | None = None) -> TickReport:
@@ -219,7 +224,8 @@ def _fanout_batch(settings: Settings, engine: Engine, campaign: Campaign, state:
         if row.fanout_done:
             return 0, True
         pledges = conn.execute(
-            select(P.c.id, P.c.name, P.c.email, P.c.email_canonical, P.c.share_token, P.c.variant)
+            select(P.c.id, P.c.name, P.c.email, P.c.email_canonical, P.c.share_token, P.c.variant, PD.c.lang)
+            .select_from(P.outerjoin(PD, PD.c.pledge_id == P.c.id))
             .where(P.c.campaign == campaign.slug, P.c.status == PledgeStatus.confirmed.value, P.c.id > row.fanout_cursor,
                    P.c.share_token.is_not(None),
                    ~exists().where(OPT.c.campaign == P.c.campaign, OPT.c.email_canonical == P.c.email_canonical))
@@ -250,12 +256,29 @@ def _emails_so_far(conn: Connection, slug: str, canonicals: list[str]) -> dict[s
     return {c: int(n) for c, n in rows}
 
 
-def share_text_for(spec: PledgeSpec, variant: int | None, pledge_id: int) -> str:
-    """The supporter's text: their stored variant (else pledge id) modulo the number of variants."""
-    if not spec.variants:
-        return next(iter(spec.org_texts.values()), "")
-    index = variant if variant is not None else pledge_id
-    return spec.variants[index % len(spec.variants)]
+def share_text_for(spec: PledgeSpec, variant: int | None, pledge_id: int, lang: str | None = None) -> str:
+    """The supporter's text in their language: their stored variant (else pledge id) modulo the language's number of
+    variants (``PledgeSpec.share_text``)."""
+    return spec.share_text(lang, None, variant if variant is not None else pledge_id)
+
+
+# Every supporter's email of a fan-out differs only in these, so each (kind, language) is rendered once per campaign
+# and filled in (``mail.skeleton``, verified against a real render before it is used).
+_SAMPLE = {"name": "Ann <O'Neil> & Co", "share": "https://a.example/c/x/share/AbC-_1",
+           "text": "Go & <b>\"now\"</b> #CRC\nhttps://a.example/?a=1&b=2", "withdraw": "https://a.example/c/x/withdraw/XyZ-_2",
+           "me": "https://a.example/c/x/me/XyZ-_2"}
+
+
+def _render(settings: Settings, campaign: Campaign, kind: str, lang: str, confirmed: int,
+            values: dict[str, str]) -> render.Rendered:
+    def make(v: Mapping[str, str]) -> render.Rendered:
+        if kind == "release":
+            return render.render_release(settings, campaign, name=v["name"], share_url=v["share"], share_text=v["text"],
+                                         confirmed=confirmed, withdraw_url=v["withdraw"], me_url=v["me"], lang=lang)
+        return render.render_not_reached(settings, campaign, name=v["name"], confirmed=confirmed,
+                                         withdraw_url=v["withdraw"], me_url=v["me"], lang=lang)
+
+    return skeleton.render_with(campaign, (kind, lang, confirmed), make, values, _SAMPLE)
 
 
 def _email_row(
@@ -265,13 +288,11 @@ def _email_row(
     from social_campaign.pledges.notify import links_for
 
     links = links_for(settings, campaign.slug, p.share_token)
-    if kind == "release":
-        r = render.render_release(
-            settings, campaign, name=p.name, share_url=f"{links.page}/share/{p.share_token}",
-            share_text=share_text_for(spec, p.variant, p.id), confirmed=confirmed, withdraw_url=links.withdraw,
-        )
-    else:
-        r = render.render_not_reached(settings, campaign, name=p.name, confirmed=confirmed, withdraw_url=links.withdraw)
+    lang = campaign.language_for(p.lang)  # the pledge's language; the default when the campaign no longer lists it
+    text = share_text_for(spec, p.variant, p.id, lang) if kind == "release" else ""
+    values = {"name": p.name, "share": f"{links.page}/share/{p.share_token}", "text": text, "withdraw": links.withdraw,
+              "me": render.me_link(links.withdraw)}
+    r = _render(settings, campaign, kind, lang, confirmed, values)
     dedupe = f"{kind}:{campaign.slug}:{p.id}"
     over_cap = used.get(p.email_canonical, 0) >= settings.max_emails_per_address
     return {

@@ -5,8 +5,14 @@ the supporter's text (texts rotate over the message variants by ``Pledge.variant
 the link, because Meta forbids prefilled text; Mastodon shares go to ``https://<server>/share?text=…`` on a server
 the share page links to (:data:`MASTODON_SERVERS`) or the supporter typed into its form (a POST, checked by
 ``web.csrf``); a crafted link naming any other server only opens a page asking to confirm the name, so the redirect can
-never send someone off-site unasked. Server names are validated by :func:`mastodon_server`. Every outbound link goes
-through ``/c/{slug}/go/{token}/{channel}``, which records a :class:`ShareClick` and redirects.
+never send someone off-site unasked (the one more server a GET may go straight to is the supporter's own remembered
+one, :data:`MASTODON_COOKIE`, which only their own POST or server link sets). Server names are validated by
+:func:`mastodon_server`. Every outbound link goes through ``/c/{slug}/go/{token}/{channel}``, which records a
+:class:`ShareClick` and redirects. Facebook always shares our campaign page (:func:`campaign_link`), through the
+documented Share dialog when ``SOCIAL_CAMPAIGN_FACEBOOK_APP_ID`` is set.
+
+Texts are in the pledge's language (:func:`pledge_lang`, from ``PledgeData.lang``): the campaign's variants for that
+language (``PledgeSpec.variants_for``), else the default language's.
 """
 
 from __future__ import annotations
@@ -23,14 +29,15 @@ from sqlmodel import Session, col, select
 from social_campaign.campaign.model import Campaign
 from social_campaign.config import Settings
 from social_campaign.errors import BadRequest, NotFound
+from social_campaign.i18n import N_, _
 from social_campaign.models import (
     EmailMessage,
     EmailState,
     Pledge,
+    PledgeData,
     PledgeStatus,
     ShareClick,
 )
-from social_campaign.pledges.release import share_text_for
 
 #: Channels the redirect knows, in the order the share page shows them.
 NETWORKS = ("x", "bluesky", "facebook", "mastodon")
@@ -42,28 +49,51 @@ _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 MASTODON_SERVERS = ("mastodon.social", "mastodon.online", "mas.to", "fosstodon.org")
 #: Top-level names that never belong to a public server (RFC 2606, RFC 6761, RFC 6762, RFC 8375, common LAN names).
 _PRIVATE_TLDS = frozenset({"localhost", "local", "internal", "lan", "home", "arpa", "test", "invalid", "onion", "intranet", "corp"})
+#: The cookie remembering the supporter's Mastodon server (Path=/c/{slug}/, HttpOnly, SameSite=Lax, one year).
+MASTODON_COOKIE = "mastodon_server"
+MASTODON_COOKIE_MAX_AGE = 365 * 24 * 3600
+_UNKNOWN = N_("This share link is unknown or has expired.")
 
 
 def find_pledge(session: Session, slug: str, token: str) -> Pledge:
     """The confirmed pledge holding share ``token`` for campaign ``slug``; :class:`NotFound` (one line) otherwise."""
     if not _TOKEN.match(token):
-        raise NotFound("this share link is unknown or has expired")
+        raise NotFound(_(_UNKNOWN))
     pledge = session.exec(select(Pledge).where(Pledge.share_token == token, Pledge.campaign == slug)).first()
     if pledge is None or pledge.status != PledgeStatus.confirmed:
-        raise NotFound("this share link is unknown or has expired")
+        raise NotFound(_(_UNKNOWN))
     return pledge
 
 
-def share_text(campaign: Campaign, pledge: Pledge) -> str:
-    """The supporter's words: their variant of the pledge message."""
-    if campaign.pledge is None:
-        raise NotFound(f"campaign {campaign.slug!r} takes no pledges")
-    return share_text_for(campaign.pledge, pledge.variant, pledge.id or 0)
+def pledge_lang(session: Session, campaign: Campaign, pledge: Pledge) -> str:
+    """The language ``pledge`` was made in (``PledgeData.lang``) when the campaign lists it, else its default."""
+    languages = campaign.languages or ("en",)
+    data = session.get(PledgeData, pledge.id) if pledge.id is not None else None
+    lang = data.lang if data is not None else None
+    return lang if lang in languages else languages[0]
+
+
+def share_text(campaign: Campaign, pledge: Pledge, lang: str | None = None) -> str:
+    """The supporter's words: their variant of the pledge message, in ``lang`` (the pledge's language, see
+    :func:`pledge_lang`) when the campaign has variants in it, else in the default language."""
+    spec = campaign.pledge
+    if spec is None:
+        raise NotFound(_("This campaign takes no pledges."))
+    index = pledge.variant if pledge.variant is not None else (pledge.id or 0)
+    return spec.share_text(lang, None, index)
 
 
 def campaign_link(settings: Settings, campaign: Campaign) -> str:
-    """The link Facebook shares: the campaign's own link, else its public page."""
-    return campaign.link or f"{settings.public_url}/c/{campaign.slug}"
+    """Our campaign page, the one page every share of the campaign points at (it carries the link previews)."""
+    return f"{settings.public_url.rstrip('/')}/c/{campaign.slug}"
+
+
+def facebook_url(settings: Settings, campaign: Campaign) -> str:
+    """Facebook's share of our campaign page: the documented Share dialog with ``facebook_app_id``, else the sharer."""
+    page = quote(campaign_link(settings, campaign), safe="")
+    if settings.facebook_app_id:
+        return f"https://www.facebook.com/dialog/share?app_id={quote(settings.facebook_app_id, safe='')}&display=page&href={page}"
+    return f"https://www.facebook.com/sharer/sharer.php?u={page}"
 
 
 def mastodon_server(raw: str | None) -> str:
@@ -74,10 +104,10 @@ def mastodon_server(raw: str | None) -> str:
     if "://" in value:
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or parts.username is not None or parts.port is not None:
-            raise BadRequest(_BAD_SERVER)
+            raise _bad_server()
         value = parts.hostname or ""
     elif value.count("@") > 2 or (value.count("@") == 2 and not value.startswith("@")):
-        raise BadRequest(_BAD_SERVER)
+        raise _bad_server()
     value = value.rsplit("@", 1)[-1].strip().rstrip("/").rstrip(".")
     try:
         value = value.encode("idna").decode("ascii")
@@ -86,40 +116,51 @@ def mastodon_server(raw: str | None) -> str:
     labels = value.split(".")
     if (len(value) > 253 or len(labels) < 2 or not all(_LABEL.match(label) for label in labels)
             or labels[-1].isdigit() or labels[-1] in _PRIVATE_TLDS):
-        raise BadRequest(_BAD_SERVER)
+        raise _bad_server()
     try:
         ipaddress.ip_address(value)
     except ValueError:
         return value
-    raise BadRequest(_BAD_SERVER)
+    raise _bad_server()
 
 
-_BAD_SERVER = "server: give your Mastodon server's name, for example mastodon.social"
+def _bad_server() -> BadRequest:
+    return BadRequest(_("Please give your Mastodon server's name, for example mastodon.social."), field="server")
 
 
-def linked_server(raw: str | None) -> str | None:
-    """The server named by ``raw`` when it is one the share page links to (:data:`MASTODON_SERVERS`), else ``None``."""
+def remembered_server(raw: str | None) -> str | None:
+    """The server in the :data:`MASTODON_COOKIE` cookie, when it is still a valid public server name."""
+    try:
+        return mastodon_server(raw) if raw else None
+    except BadRequest:
+        return None
+
+
+def linked_server(raw: str | None, remembered: str | None = None) -> str | None:
+    """The server named by ``raw`` when the share page links to it: one of :data:`MASTODON_SERVERS`, or the
+    supporter's own ``remembered`` server (from their cookie); else ``None``."""
     try:
         server = mastodon_server(raw)
     except BadRequest:
         return None
-    return server if server in MASTODON_SERVERS else None
+    return server if server in MASTODON_SERVERS or (remembered and server == remembered) else None
 
 
-def target_url(settings: Settings, campaign: Campaign, pledge: Pledge, channel: str, server: str | None = None) -> str:
-    """Where ``/c/{slug}/go/{token}/{channel}`` sends the supporter."""
-    text = share_text(campaign, pledge)
-    if channel == "x":
-        return f"https://x.com/intent/tweet?text={quote(text, safe='')}"
-    if channel == "bluesky":
-        return f"https://bsky.app/intent/compose?text={quote(text, safe='')}"
+def target_url(settings: Settings, campaign: Campaign, pledge: Pledge, channel: str, server: str | None = None,
+               lang: str | None = None) -> str:
+    """Where ``/c/{slug}/go/{token}/{channel}`` sends the supporter (texts in ``lang``, the pledge's language)."""
     if channel == "facebook":
-        return f"https://www.facebook.com/sharer/sharer.php?u={quote(campaign_link(settings, campaign), safe='')}"
-    if channel == "mastodon":
-        return f"https://{mastodon_server(server)}/share?text={quote(text, safe='')}"
+        return facebook_url(settings, campaign)
     if channel in DOWNLOADS:
         return f"/c/{campaign.slug}/{channel}"
-    raise NotFound(f"unknown share channel {channel!r}")
+    if channel not in NETWORKS:
+        raise NotFound(_("This share link is unknown."))
+    text = quote(share_text(campaign, pledge, lang), safe="")
+    if channel == "x":
+        return f"https://x.com/intent/tweet?text={text}"
+    if channel == "bluesky":
+        return f"https://bsky.app/intent/compose?text={text}"
+    return f"https://{mastodon_server(server)}/share?text={text}"
 
 
 def record_click(session: Session, pledge: Pledge, channel: str, now: datetime) -> None:

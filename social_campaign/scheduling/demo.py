@@ -80,11 +80,12 @@ def prepare(settings: Settings, source: Path, now: datetime) -> tuple[Path, list
 
 
 def demo_settings(settings: Settings, schedule: Path) -> Settings:
-    """The user's settings on a scratch data dir, with every credential cleared (so everything goes to the outbox)."""
+    """The user's settings on a scratch data dir, with every credential cleared (so everything goes to the outbox),
+    serving the demo copy alone (SOCIAL_CAMPAIGN_CAMPAIGNS does not apply)."""
     data = schedule.parent.parent / "data"
     data.mkdir(parents=True, exist_ok=True)
     update: dict[str, Any] = {
-        **CREDENTIALS, "data_dir": data, "database_url": None, "schedule": schedule, "smtp_url": None,
+        **CREDENTIALS, "data_dir": data, "database_url": None, "schedule": schedule, "campaigns": [], "smtp_url": None,
         "poll_seconds": 0.5, "sync_seconds": 5.0, "grace_minutes": 15.0,
     }  # fmt: skip
     return settings.model_copy(update=update)

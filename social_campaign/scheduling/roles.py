@@ -6,9 +6,10 @@
 running then is settled by the sweeper), the mail loop puts unsent emails back in the queue, and the scheduler arms no
 more wake-ups and waits for its running jobs. Every loop runs supervised (``supervise.py``).
 
-Before anything starts, the scheduler role syncs the campaign once. A campaign that fails ``check`` while no good
-version was ever synced stops start-up with the problems (``CampaignError``); with a good version in the database the
-refusal is recorded and that version keeps running.
+Before anything starts, the scheduler role syncs every campaign once (:func:`initial_sync`). A campaign that fails
+``check`` while no good version of it was ever synced stops start-up with the problems (``CampaignError``), and so
+do two campaign files with the same slug; with a good version in the database the refusal is recorded and that
+version keeps running.
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import FrameType
 
+from sqlalchemy import or_
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from social_campaign.config import Settings
 from social_campaign.errors import CampaignError, ConfigError
@@ -100,24 +103,38 @@ def start(
 
 
 def initial_sync(settings: Settings, engine: Engine) -> None:
+    """Sync every campaign once before the jobs start. Two campaign files with the same slug stop start-up
+    (``ConfigError`` naming both); so does a campaign that fails ``check`` and never had a good version synced (its
+    problems, ``CampaignError``). A refused edit of a campaign with a good version is recorded and that version keeps
+    running; the other campaigns sync either way."""
     from social_campaign.scheduling.sync import sync_campaign
+    from social_campaign.workspace.campaigns import campaign_paths, check_unique, read_slug
 
-    try:
-        report = sync_campaign(settings, engine, settings.schedule, utcnow())
-    except CampaignError:
-        with Session(engine) as session:
-            has_good = session.exec(select(CampaignRevision.campaign)).first() is not None
-        if not has_good:
-            raise
-        log.warning("%s refused; the last good version keeps running", settings.schedule)
-        return
-    log.info(
-        "campaign %s: %d new, %d updated, %d cancelled",
-        report.campaign,
-        report.created,
-        report.updated,
-        report.cancelled,
-    )
+    paths = campaign_paths(settings)
+    check_unique((slug, path) for path in paths if (slug := read_slug(path)) is not None)
+    fatal: CampaignError | None = None
+    for path in paths:
+        try:
+            report = sync_campaign(settings, engine, path, utcnow())
+        except CampaignError as exc:
+            if not _has_good_version(engine, path, read_slug(path)):
+                fatal = fatal or exc
+                continue
+            log.warning("%s refused; the last good version keeps running", path)
+            continue
+        log.info("campaign %s: %d new, %d updated, %d cancelled", report.campaign, report.created, report.updated,
+                 report.cancelled)
+    if fatal is not None:
+        raise fatal
+
+
+def _has_good_version(engine: Engine, path: Path, slug: str | None) -> bool:
+    """Whether a good version of the campaign at ``path`` (or with ``slug``) was ever synced into this database."""
+    with Session(engine) as session:
+        query = select(CampaignRevision.campaign).where(
+            or_(col(CampaignRevision.source) == str(path.resolve())[:500], col(CampaignRevision.campaign) == (slug or ""))
+        )
+        return session.exec(query).first() is not None
 
 
 def run_forever(settings: Settings, roles: Iterable[str] = ROLES) -> None:

@@ -3,8 +3,10 @@ the background loops' heartbeats (``heartbeat`` table, written by ``supervise.py
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func
@@ -53,8 +55,18 @@ def loop_views(engine: Engine, now: datetime, stale_seconds: float) -> list[Loop
     return views
 
 
+@dataclass(frozen=True)
+class CampaignLine:
+    """One campaign in ``status``: its slug, its file (``None``: only in the database, no longer served) and counts."""
+
+    slug: str
+    path: Path | None
+    counts: dict[str, int]
+
+
 @dataclass
 class Status:
+    campaigns: list[CampaignLine] = field(default_factory=list)  # every campaign served, then the others with rows
     counts: dict[str, dict[str, int]] = field(default_factory=dict)  # campaign -> state -> n
     next_due: list[Delivery] = field(default_factory=list)
     problems: list[Delivery] = field(default_factory=list)
@@ -70,9 +82,13 @@ class Status:
 
 
 def get_status(
-    engine: Engine, now: datetime, *, limit: int = 10, stale_seconds: float = 60.0, retention_days: int = 180
+    engine: Engine, now: datetime, *, limit: int = 10, stale_seconds: float = 60.0, retention_days: int = 180,
+    paths: list[Path] | None = None,
 ) -> Status:
+    """What ``status`` shows; ``paths``: the campaign files served (``workspace.campaigns.campaign_paths``), each listed
+    even before its first sync."""
     from social_campaign.supporters.retention import plan
+    from social_campaign.workspace.campaigns import read_slug
 
     status = Status(loops=loop_views(engine, now, stale_seconds), purges=plan(engine, now, retention_days))
     with Session(engine) as session:
@@ -107,4 +123,13 @@ def get_status(
         status.notices = list(
             session.exec(select(ManagerNotice).order_by(col(ManagerNotice.created_at).desc()).limit(limit)).all()
         )
+    status.campaigns = _campaign_lines(status.counts, paths or [], read_slug)
     return status
+
+
+def _campaign_lines(
+    counts: dict[str, dict[str, int]], paths: list[Path], read_slug: Callable[[Path], str | None]
+) -> list[CampaignLine]:
+    lines = [CampaignLine(slug, path, counts.get(slug, {})) for path in paths if (slug := read_slug(path) or "?")]
+    listed = {line.slug for line in lines}
+    return lines + [CampaignLine(slug, None, by) for slug, by in counts.items() if slug not in listed]

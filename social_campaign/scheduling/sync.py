@@ -177,7 +177,9 @@ def _apply(engine: Engine, campaign: Campaign, wants: dict[tuple[str, str, str],
             if row.state == DeliveryState.scheduled and edited:
                 _set(row, want, now)
                 report.updated += 1
-            elif row.state == DeliveryState.cancelled or (row.state in _REVIVABLE and edited):
+            elif (row.state == DeliveryState.cancelled and (row.last_error == REMOVED or edited)) or (
+                row.state in _REVIVABLE and edited
+            ):  # a post put back, or edited; a manager's cancel (workspace) sticks until the post changes
                 _set(row, want, now)
                 row.state, row.attempts, row.last_error, row.next_attempt_at = DeliveryState.scheduled, 0, None, None
                 row.claimed_by = row.claimed_at = None
@@ -189,7 +191,7 @@ def _apply(engine: Engine, campaign: Campaign, wants: dict[tuple[str, str, str],
                 continue
             if row.occurrence and row.due_at < window_start and any(k[:2] == key[:2] for k in wants):
                 continue  # a past cron occurrence of a post that still exists: left to the missed job
-            row.state, row.updated_at, row.last_error = DeliveryState.cancelled, now, "removed from schedule.toml"
+            row.state, row.updated_at, row.last_error = DeliveryState.cancelled, now, REMOVED
             session.add(row)
             report.cancelled += 1
         rev = session.get(CampaignRevision, campaign.slug)
@@ -212,6 +214,9 @@ def _apply(engine: Engine, campaign: Campaign, wants: dict[tuple[str, str, str],
             report.cancelled,
         )
     return report
+
+
+REMOVED = "removed from schedule.toml"  # last_error of a row sync cancelled: it comes back when the post does
 
 
 def _set(row: Delivery, want: _Want, now: datetime) -> None:

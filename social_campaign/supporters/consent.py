@@ -32,7 +32,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 
-from social_campaign.mail.render import what_when
+from social_campaign.i18n import N_, _, ngettext, use
+from social_campaign.i18n.formatting import number
 from social_campaign.models import ConsentRecord, ConsentText, PledgeData
 from social_campaign.models.types import utcnow
 
@@ -58,23 +59,50 @@ def updates_field(index: int) -> str:
     return "updates" if index == 0 else f"updates_{index + 1}"
 
 
+def _default(campaign: Campaign) -> str:
+    return campaign.languages[0] if campaign.languages else "en"
+
+
 def pledge_consent_text(campaign: Campaign, lang: str = "en") -> str:
-    """The words of the required pledge box: what we email and when (only English so far)."""
-    return f"Email me a link to confirm my pledge now and, {what_when(campaign)}"
+    """The words of the required pledge box in ``lang``: what we email and when, in the one time format
+    (``i18n.formatting.when``: the date and time in the campaign's zone)."""
+    from social_campaign.i18n.formatting import when
+
+    spec = campaign.pledge
+    with use(lang, _default(campaign)):
+        if spec is None:
+            return _("Email me a link to confirm my pledge now, and one email when the campaign releases. Nothing else.")
+        return ngettext(
+            "Email me a link to confirm my pledge now. If %(num)s supporter confirms by %(deadline)s, send me one "
+            "email at %(release)s with my share links; if not, one short note saying the goal was not reached. "
+            "Nothing else.",
+            "Email me a link to confirm my pledge now. If %(num)s supporters confirm by %(deadline)s, send me one "
+            "email at %(release)s with my share links; if not, one short note saying the goal was not reached. "
+            "Nothing else.",
+            spec.goal,
+        ) % {
+            "num": number(spec.goal, lang),
+            "deadline": when(spec.deadline, campaign.timezone, lang),
+            "release": when(spec.fire_at, campaign.timezone, lang),
+        }
 
 
 def updates_consent_text(campaign: Campaign, organisation: str, lang: str = "en") -> str:
-    """The words of one organisation's "keep me informed" box (only English so far)."""
-    return (
-        f"Keep me informed by {organisation}: news and ways to take action, by email. "
-        "Optional; you can stop it at any time."
-    )
+    """The words of one organisation's "keep me informed" box, in ``lang``."""
+    with use(lang, _default(campaign)):
+        return _(
+            "Keep me informed by %(organisation)s: news and ways to take action, by email. "
+            "Optional; you can stop it at any time."
+        ) % {"organisation": organisation}
 
 
 def age_text(campaign: Campaign, lang: str = "en") -> str | None:
-    """The words of the required age box, or ``None`` when the campaign sets no ``[pledge] minimum_age``."""
+    """The words of the required age box in ``lang``, or ``None`` when the campaign sets no ``[pledge] minimum_age``."""
     age = campaign.pledge.minimum_age if campaign.pledge else None
-    return None if age is None else f"I am {age} or older."
+    if age is None:
+        return None
+    with use(lang, _default(campaign)):
+        return ngettext("I am %(num)s or older.", "I am %(num)s or older.", age) % {"num": number(age, lang)}
 
 
 def text_hash(text: str) -> str:
@@ -126,8 +154,8 @@ def wording(campaign: Campaign, lang: str = "en") -> str:
     return hashlib.sha256("".join(b.hash for b in boxes(campaign, lang)).encode()).hexdigest()[:16]
 
 
-WORDING_CHANGED = (
-    "consent: the wording of the boxes below changed since you opened the page; please read it and pledge again"
+WORDING_CHANGED = N_(
+    "The wording of the boxes below changed since you opened the page. Please read it and pledge again."
 )
 
 _stored: weakref.WeakKeyDictionary[Engine, set[str]] = weakref.WeakKeyDictionary()
@@ -235,15 +263,16 @@ def _upsert_data(dialect: str, mode: str) -> Any:
 
 
 def change_updates(
-    conn: Connection, settings: Settings, campaign: Campaign, pledge_id: int, wanted: tuple[bool, ...], now: datetime
+    conn: Connection, settings: Settings, campaign: Campaign, pledge_id: int, wanted: tuple[bool, ...], now: datetime,
+    lang: str = "en",
 ) -> int:
     """The supporter's own page changed their "keep me informed" answers (``wanted``, in :func:`organisations`
-    order): one record per box whose latest answer differs (the words shown there are these boxes' own), and
-    ``PledgeData.updates`` follows the first organisation's. Returns how many answers changed."""
+    order): one record per box whose latest answer differs (the words shown there, in ``lang``, are these boxes' own),
+    and ``PledgeData.updates`` follows the first organisation's. Returns how many answers changed."""
     orgs = organisations(campaign)
     if not orgs:
         return 0
-    hashes = store_texts(conn, campaign, "en")
+    hashes = store_texts(conn, campaign, lang)
     latest: dict[str, bool] = {}
     for row in conn.execute(
         select(_R.c.organisation, _R.c.given).where(_R.c.pledge_id == pledge_id, _R.c.kind == UPDATES).order_by(_R.c.id)
@@ -252,7 +281,7 @@ def change_updates(
     url = f"{settings.public_url}/c/{campaign.slug}/me"[:URL_MAX]  # never the token: it is a credential
     changed = [
         {"pledge_id": pledge_id, "campaign": campaign.slug, "kind": UPDATES, "organisation": org, "given": given,
-         "text_hash": hashes[(UPDATES, org)], "lang": "en", "page_url": url, "at": now}
+         "text_hash": hashes[(UPDATES, org)], "lang": lang, "page_url": url, "at": now}
         for org, given in zip(orgs, list(wanted) + [False] * len(orgs), strict=False)
         if latest.get(org, False) != given
     ]
@@ -260,6 +289,6 @@ def change_updates(
         conn.execute(_INSERT_RECORD, changed)
     first = bool(wanted[:1] and wanted[0])
     conn.execute(_upsert_data(conn.dialect.name, "choice"), [
-        {"pledge_id": pledge_id, "campaign": campaign.slug, "lang": "en", "updates": first, "erased_at": None}
+        {"pledge_id": pledge_id, "campaign": campaign.slug, "lang": lang, "updates": first, "erased_at": None}
     ])
     return len(changed)

@@ -23,78 +23,43 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from social_campaign.campaign.model import Campaign
 from social_campaign.config import Settings
 from social_campaign.db import engine_for, is_sqlite
-from social_campaign.errors import WebError
+from social_campaign.errors import NotFound, Unauthorized, WebError
+from social_campaign.i18n import _
 from social_campaign.pledges.counter import ProgressCache
 from social_campaign.pledges.writer import PledgeWriter
-from social_campaign.web import deps
-from social_campaign.web.routes import admin, badge, campaign, cards, health, pledge, share, supporter
+from social_campaign.web import auth, deps, meta
+from social_campaign.web.lang import LanguageMiddleware
+from social_campaign.web.middleware import HeadAsGet, ProgressFastPath, SecurityHeaders
+from social_campaign.web.routes import (
+    admin,
+    admin_dashboard,
+    admin_history,
+    admin_posts,
+    admin_users,
+    badge,
+    calendar,
+    campaign,
+    cards,
+    embed,
+    health,
+    login,
+    pledge,
+    share,
+    supporter,
+)
 from social_campaign.web.store import CampaignStore
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 
-SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
-    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
-    (
-        b"content-security-policy",
-        b"default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; connect-src 'self'; "
-        b"form-action 'self' https:; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
-    ),
-]
-
-
-class SecurityHeaders:
-    """Pure ASGI middleware adding :data:`SECURITY_HEADERS` to every response (cheap: no request wrapping)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
-class HeadAsGet:
-    """Pure ASGI middleware: every GET page answers HEAD, with the headers GET would send and no body.
-
-    A HEAD request is routed as GET (so routes are declared once, with ``@router.get``); the response's status and
-    headers, ``content-length`` included, go out unchanged and its body is dropped."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "HEAD":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_without_body(message: Message) -> None:
-            if message["type"] == "http.response.body":
-                if message.get("more_body", False):
-                    return
-                message = {"type": "http.response.body", "body": b"", "more_body": False}
-            await send(message)
-
-        await self.app({**scope, "method": "GET", deps.HEAD_SCOPE_KEY: True}, receive, send_without_body)
-
-
-ROUTERS = (health, campaign, pledge, share, supporter, badge, cards, admin)  # included in this order, without a prefix
+ROUTERS = (
+    health, campaign, embed, pledge, calendar, share, supporter, badge, cards,
+    login, admin, admin_users, admin_dashboard, admin_posts, admin_history,
+)  # included in this order, without a prefix
 
 
 def app_routes() -> list[Route]:
@@ -113,47 +78,36 @@ def allowed_methods(path: str) -> str:
     return ", ".join(sorted(methods))
 
 
-class ProgressFastPath:
-    """Pure ASGI fast path: answers ``GET /c/{slug}/progress.json`` straight from the in-process cache while it is
-    fresh, without routing (the hot endpoint every open campaign page polls). Anything else goes to the app."""
-
-    def __init__(self, app: ASGIApp, services: deps.Services) -> None:
-        self.app = app
-        self.services = services
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path: str = scope.get("path", "")
-        if scope["type"] == "http" and scope["method"] == "GET" and path.endswith("/progress.json") and path.startswith("/c/"):
-            body = self.services.progress.fresh(path[3:-len("/progress.json")] + ".json")
-            if body is not None:
-                age = max(1, round(self.services.settings.progress_interval))
-                headers = [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"cache-control", f"public, max-age={age}, stale-while-revalidate={age * 5}".encode()),
-                    *SECURITY_HEADERS,
-                ]
-                await send({"type": "http.response.start", "status": 200, "headers": headers})
-                await send({"type": "http.response.body", "body": body})
-                return
-        await self.app(scope, receive, send)
-
-
 def wants_json(request: Request) -> bool:
     return request.url.path.endswith(".json") or "application/json" in request.headers.get("accept", "")
+
+
+def _campaign_of(request: Request) -> Campaign | None:
+    """The campaign whose pages ``request`` is under (``/c/{slug}…``), if it exists: its error pages keep its header."""
+    path = request.url.path
+    if not path.startswith("/c/"):
+        return None
+    try:
+        found: Campaign = deps.services(request).store.get(path[3:].split("/", 1)[0])
+    except NotFound:
+        return None
+    return found
 
 
 def error_response(request: Request, status: int, message: str) -> Response:
     if wants_json(request):
         return JSONResponse({"error": message}, status_code=status)
-    return cast(Response, deps.render(request, "error.html", {"message": message, "status": status}, status_code=status))
+    message = message[:1].upper() + message[1:]
+    context = {"message": message, "status": status, "campaign": _campaign_of(request)}
+    return cast(Response, deps.render(request, "error.html", context, status_code=status))
 
 
 def create_app(settings: Settings, engine: Engine | None = None, *, campaigns: list[Campaign] | None = None) -> FastAPI:
-    """The app for ``settings``. The campaign is loaded from ``settings.schedule`` (and reloaded when the file changes)
-    unless ``campaigns`` are given (tests). Raises :class:`CampaignError` when the campaign does not load."""
+    """The app for ``settings``. The campaigns are loaded from ``workspace.campaigns.campaign_paths(settings)`` (CAMPAIGNS
+    or SCHEDULE, plus those created in the workspace; reloaded when their files change) unless ``campaigns`` are given
+    (tests). Raises :class:`CampaignError` when a campaign does not load."""
     engine = engine or engine_for(settings)
-    store = CampaignStore(campaigns=campaigns) if campaigns is not None else CampaignStore(path=settings.schedule)
+    store = CampaignStore(campaigns=campaigns) if campaigns is not None else CampaignStore(settings=settings)
     writer = PledgeWriter(settings, engine)
 
     @asynccontextmanager
@@ -161,6 +115,8 @@ def create_app(settings: Settings, engine: Engine | None = None, *, campaigns: l
         yield
         writer.close()  # store what is queued before the process ends
 
+    meta.install(deps.templates.env)  # link previews, campaign words and the language switcher in every page
+    auth.install(deps.templates.env)  # the workspace header: who is logged in, the logout form
     app = FastAPI(title="social-campaign", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.services = deps.Services(
         settings=settings, engine=engine, store=store, progress=ProgressCache(settings.progress_interval),
@@ -171,15 +127,18 @@ def create_app(settings: Settings, engine: Engine | None = None, *, campaigns: l
 
     @app.exception_handler(WebError)
     async def _web_error(request: Request, exc: WebError) -> Response:
+        if isinstance(exc, Unauthorized):  # the workspace: to /login (GET), or the login page with the reason
+            return auth.unauthorized_response(request, exc)
         return error_response(request, exc.status, str(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        message = "page not found" if exc.status_code == 404 else str(exc.detail)
+        message = _("We could not find this page.") if exc.status_code == 404 else str(exc.detail)
         if exc.status_code != 405:
             return error_response(request, exc.status_code, message)
         allow = allowed_methods(request.url.path)
-        response = error_response(request, 405, f"this address does not take {request.method}; it takes {allow}")
+        response = error_response(request, 405, _("This address does not take %(method)s requests; it takes %(allow)s.")
+                                  % {"method": request.method, "allow": allow})
         response.headers["allow"] = allow
         return response
 
@@ -187,16 +146,18 @@ def create_app(settings: Settings, engine: Engine | None = None, *, campaigns: l
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
         first: dict[str, Any] = exc.errors()[0] if exc.errors() else {}
         field = ".".join(str(p) for p in first.get("loc", ())[1:]) or "request"
-        return error_response(request, 400, f"{field}: {first.get('msg', 'invalid')}")
+        return error_response(request, 400, _("Part of this request is not valid (%(field)s). Please check the address.")
+                              % {"field": field})
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
-        return error_response(request, 500, "something went wrong on our side; please try again later")
+        return error_response(request, 500, _("Something went wrong on our side. Please try again later."))
 
     for module in ROUTERS:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    app.add_middleware(LanguageMiddleware, store=store)  # inside the fast path: progress.json has no words
     app.add_middleware(SecurityHeaders)
     app.add_middleware(ProgressFastPath, services=app.state.services)
     app.add_middleware(HeadAsGet)  # outermost: HEAD reaches the fast path and every route as GET

@@ -18,12 +18,13 @@ from urllib.parse import urlsplit
 from fastapi import Request
 
 from social_campaign.errors import BadRequest, PayloadTooLarge
+from social_campaign.i18n import N_, _
 from social_campaign.pledges import tokens
 from social_campaign.web import deps
 
-FOREIGN = "this form was posted from another site; please use the form on our page"
+FOREIGN = N_("This form was sent from another site. Please use the form on our page.")
 MAX_SMALL_FORM = 4 * 1024
-NO_ORIGIN = "csrf: the form has expired or did not come from our page; please reload the page and try again"
+NO_ORIGIN = N_("This form has expired or did not come from our page. Please reload the page and try again.")
 
 
 def refuse_foreign_origin(request: Request) -> None:
@@ -33,7 +34,7 @@ def refuse_foreign_origin(request: Request) -> None:
         return
     allowed = {urlsplit(deps.services(request).settings.public_url).netloc, request.headers.get("host", "")}
     if urlsplit(origin).netloc not in allowed - {""}:
-        raise BadRequest(FOREIGN)
+        raise BadRequest(_(FOREIGN))
 
 
 def check_form_origin(request: Request, csrf_token_valid: bool) -> None:
@@ -42,7 +43,7 @@ def check_form_origin(request: Request, csrf_token_valid: bool) -> None:
     refuse_foreign_origin(request)
     origin = request.headers.get("origin")
     if (not origin or origin == "null") and not csrf_token_valid:
-        raise BadRequest(NO_ORIGIN)
+        raise BadRequest(_(NO_ORIGIN))
 
 
 def token_ok(request: Request, token: str | None) -> bool:
@@ -63,7 +64,7 @@ async def small_form(request: Request) -> dict[str, str]:
         return {}
     length = request.headers.get("content-length")
     if length is not None and (not length.isdigit() or int(length) > MAX_SMALL_FORM):
-        raise PayloadTooLarge(f"the form is larger than {MAX_SMALL_FORM // 1024} KB")
+        raise PayloadTooLarge(_("This form is larger than %(size)s KB.") % {"size": MAX_SMALL_FORM // 1024})
     form = await request.form(max_files=0, max_fields=10, max_part_size=MAX_SMALL_FORM)
     return {k: v for k, v in form.items() if isinstance(v, str)}
 

@@ -21,7 +21,31 @@ from social_campaign.web.server import TrustedProxies, forwarded_client
 from social_campaign.web.store import CampaignStore
 
 TEMPLATES = Path(__file__).parent / "templates"
-templates = Jinja2Templates(directory=str(TEMPLATES))
+
+
+def _templates() -> Jinja2Templates:
+    """Jinja2 with the i18n extension: ``{% trans %}``, ``_()``, ``ngettext()`` translate into the request's language
+    (set by ``web.lang.LanguageMiddleware``); ``page_lang()``/``page_dir()`` fill ``<html lang dir>``; the filters
+    ``number``, ``percent`` and ``when`` (a datetime and a zone) format with Babel."""
+    from social_campaign.i18n import catalogs, formatting
+
+    found = Jinja2Templates(directory=str(TEMPLATES))
+    env = found.env
+    env.add_extension("jinja2.ext.i18n")
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=catalogs.gettext, ngettext=catalogs.ngettext, pgettext=catalogs.pgettext,
+        npgettext=catalogs.npgettext, newstyle=True,
+    )
+    env.globals["page_lang"] = catalogs.current
+    env.globals["page_dir"] = catalogs.direction
+    env.filters["number"] = formatting.number
+    env.filters["percent"] = formatting.percent
+    env.filters["when"] = formatting.when
+    env.filters["day"] = formatting.day
+    return found
+
+
+templates = _templates()
 
 
 @dataclass
@@ -37,7 +61,7 @@ class Services:
     pages: dict[tuple[str, str, str], bytes] = field(default_factory=dict)  # constant pages, rendered once
 
 
-HEAD_SCOPE_KEY = "social_campaign.head"  # set by web.app.HeadAsGet on a HEAD routed as GET
+HEAD_SCOPE_KEY = "social_campaign.head"  # set by web.middleware.HeadAsGet on a HEAD routed as GET
 
 
 def is_head(request: Request) -> bool:

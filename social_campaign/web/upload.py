@@ -15,9 +15,10 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 
 from social_campaign.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from social_campaign.graphics.images import MAX_BYTES
+from social_campaign.i18n import N_, _
 
 MAX_BODY = MAX_BYTES + 64 * 1024  # the photo plus the multipart framing and the small fields
-TOO_BIG = f"photo: the file is over the {MAX_BYTES // (1024 * 1024)} MB limit"
+TOO_BIG = N_("The file is over the %(size)s MB limit.")
 
 
 async def read_form(request: Request, fields: tuple[str, ...]) -> dict[str, bytes]:
@@ -25,10 +26,10 @@ async def read_form(request: Request, fields: tuple[str, ...]) -> dict[str, byte
     ctype, params = parse_options_header(request.headers.get("content-type", ""))
     boundary = params.get(b"boundary")
     if ctype != b"multipart/form-data" or not boundary:
-        raise UnsupportedMediaType("send the photo as multipart/form-data with a field named 'photo'")
+        raise UnsupportedMediaType(_("Please send the photo from the form on our page."), field="photo")
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY:
-        raise PayloadTooLarge(TOO_BIG)
+        raise PayloadTooLarge(_(TOO_BIG) % {"size": MAX_BYTES // (1024 * 1024)}, field="photo")
     parts: dict[str, bytearray] = {}
     state: dict[str, Any] = {"name": None, "header": b"", "value": b"", "headers": {}}
 
@@ -70,13 +71,13 @@ async def read_form(request: Request, fields: tuple[str, ...]) -> dict[str, byte
         async for chunk in request.stream():
             received += len(chunk)
             if received > MAX_BODY:
-                raise PayloadTooLarge(TOO_BIG)
+                raise PayloadTooLarge(_(TOO_BIG) % {"size": MAX_BYTES // (1024 * 1024)}, field="photo")
             parser.write(chunk)
         parser.finalize()
     except PayloadTooLarge:
         raise
-    except FormParserError as exc:  # a malformed body
-        raise BadRequest(f"the form data is malformed ({type(exc).__name__})") from None
+    except FormParserError:  # a malformed body
+        raise BadRequest(_("The form data could not be read. Please try again from our page.")) from None
     if len(parts.get("photo", b"")) > MAX_BYTES:
-        raise PayloadTooLarge(TOO_BIG)
+        raise PayloadTooLarge(_(TOO_BIG) % {"size": MAX_BYTES // (1024 * 1024)}, field="photo")
     return {name: bytes(value) for name, value in parts.items()}

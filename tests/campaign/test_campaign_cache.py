@@ -9,7 +9,7 @@ import pytest
 
 from social_campaign.campaign.cache import load_cached, stamp
 from social_campaign.errors import CampaignError
-from tests.campaign.campaign_helpers import make_campaign
+from tests.campaign.campaign_helpers import HEAD, make_campaign
 
 BODY = """
 [[post]]
@@ -62,3 +62,14 @@ def test_the_stamp_covers_new_files_in_the_folders(tmp_path: Path) -> None:
     after = stamp(path)
     assert before != after
     assert any(p.endswith("card.toml") for p, _, _ in after)
+
+
+def test_an_edited_translation_is_parsed_again(tmp_path: Path) -> None:
+    head = HEAD + 'languages = ["en", "fr"]\n'
+    path = make_campaign(tmp_path / "c", BODY, {"one.md": "Hello #CRC", "one.fr.md": "Bonjour #CRC"}, head=head)
+    first = load_cached(path)
+    assert first.posts[0].texts_in("fr")["x"] == "Bonjour #CRC"
+    _touch(path.parent / "messages" / "one.fr.md", "Salut #CRC")
+    second = load_cached(path)
+    assert second is not first and second.content_hash != first.content_hash
+    assert second.posts[0].texts_in("fr")["x"] == "Salut #CRC" and second.posts[0].texts["x"] == "Hello #CRC"

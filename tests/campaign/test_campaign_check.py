@@ -444,3 +444,16 @@ def test_every_problem_at_once(tmp_path: Path) -> None:
     for fragment in fragments:
         assert any(fragment in f for f in found), (fragment, found)
     assert len(found) >= len(fragments)
+
+
+def test_a_spec_shown_by_two_posts_is_reported_once(tmp_path: Path) -> None:
+    spec = tmp_path / "infographics" / "card.toml"
+    spec.parent.mkdir()
+    (spec.parent / "fonts").symlink_to(Path(__file__).resolve().parents[2] / "infographics" / "fonts")
+    spec.write_text('title = "Children first"\nalt = "A card"\ncolour = "red"\n')
+    media = 'media = ["infographics/card.toml"]\n'
+    path = make_campaign(
+        tmp_path, post() + media + post("two", "2027-11-19T10:00:00", "two") + media, {**HELLO, "two.md": "Two #CRC"}
+    )
+    found = [e for e in errors(check(path)) if "colour" in e]
+    assert len(found) == 1 and found[0].startswith(f"{spec}:3: ")

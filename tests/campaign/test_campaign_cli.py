@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from social_campaign.cli import app
-from tests.campaign.campaign_helpers import make_campaign, post
+from tests.campaign.campaign_helpers import HEAD, make_campaign, post
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -150,3 +150,23 @@ def test_plan_days_window_and_refusal(cli, shipped: Path, tmp_path: Path) -> Non
     result = cli(["plan", "--schedule", "bad/schedule.toml"], tmp_path)
     assert result.returncode == 1
     assert result.stderr.startswith("bad/schedule.toml:") and "gone.md not found" in result.stderr
+
+
+def test_plan_shows_each_posts_language(cli, tmp_path: Path) -> None:
+    head = HEAD + 'languages = ["en", "fr"]\n'
+    body = post("english") + post("french", "2027-11-19T10:00:00", "salut") + 'lang = "fr"\n'
+    messages = {"hello.md": "Hello #CRC", "hello.fr.md": "Bonjour #CRC", "salut.fr.md": "Salut à toutes et à tous #CRC"}
+    make_campaign(tmp_path, body, messages, head=head)
+    result = cli(["plan"], tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    header = next(line for line in result.stdout.splitlines() if "channel" in line)
+    assert header.split("┃")[3].strip() == "lang"
+    cells = {tuple(c.strip() for c in line.split("│")[1:4]) for line in result.stdout.splitlines() if "│" in line}
+    assert {("english", "x", "en"), ("french", "facebook", "fr"), ("french", "x", "fr")} <= cells
+    assert "4 deliveries" in result.stdout
+
+
+def test_plan_of_a_one_language_campaign_has_no_language_column(cli, tmp_path: Path) -> None:
+    make_campaign(tmp_path, post(), {"hello.md": "Hello #CRC"})
+    result = cli(["plan"], tmp_path)
+    assert result.returncode == 0 and "lang" not in result.stdout.splitlines()[1]

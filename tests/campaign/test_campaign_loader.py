@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from social_campaign.campaign.check import check_campaign, count_deliveries
+from social_campaign.campaign.languages import card_spec_for
 from social_campaign.campaign.loader import load_campaign
 from social_campaign.campaign.toml_lines import LineIndex
 from social_campaign.errors import CampaignError
@@ -62,6 +63,24 @@ def test_shipped_campaign_checks_clean_before_the_day() -> None:
     assert [p for p in problems if p.severity == "error"] == []
     # the only warning is the link in the X "show support" post (pay-per-use pricing)
     assert all("URL" in p.message for p in problems)
+
+
+def test_shipped_campaign_speaks_four_languages() -> None:
+    campaign = load_campaign(SCHEDULE)
+    assert campaign.languages == ("en", "fr", "es", "ar")
+    for lang in campaign.languages[1:]:
+        assert campaign.name_in(lang) != campaign.name and campaign.description_in(lang) != campaign.description
+        for p in campaign.posts:
+            texts = p.texts_in(lang)
+            assert set(texts) == {"x", "facebook"} and texts["x"] != p.texts["x"]
+            assert x_weighted_length(texts["x"]) <= X_MAX
+            for ref in p.media:
+                assert card_spec_for(ref.path, lang) == ref.path.with_name(f"{ref.path.stem}.{lang}.toml")
+        pledge = campaign.pledge
+        assert pledge is not None and len(pledge.variants_for(lang)) == len(pledge.variants)
+        assert set(pledge.variants_for(lang)).isdisjoint(pledge.variants)
+        assert set(pledge.org_texts_for(lang)) == {"x", "facebook"}
+    assert all(p.lang == "en" for p in campaign.posts)
 
 
 def test_deliveries_count_and_occurrences() -> None:

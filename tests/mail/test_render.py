@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from social_campaign.config import Settings
+from social_campaign.i18n import formatting
 from social_campaign.mail import render
 
 
@@ -13,9 +14,12 @@ def test_confirm_has_links_promise_and_unsubscribe(settings: Settings, campaign)
     assert r.subject == "Please confirm your pledge for Universal Children's Day"
     assert "https://pledge.example.org/c/x/confirm/T1" in r.text
     assert "https://pledge.example.org/c/x/withdraw/W1" in r.text and "https://pledge.example.org/c/x/withdraw/W1" in r.html
-    assert "20 November 2027 10:00 EST" in r.text  # fire_at in the campaign's time zone
+    fire_at = formatting.when(campaign.pledge.fire_at, campaign.timezone, "en")  # the one time format
+    assert fire_at.startswith("Saturday, November 20, 2027, 10:00") and fire_at.endswith("EST")
+    assert f"one email at {fire_at}" in r.text and f"one email at {fire_at}" in r.html  # in the campaign's time zone
     assert "Ada &lt;b&gt;" in r.html and "Ada <b>" in r.text  # HTML escaped, text not
     assert r.headers == {
+        "Content-Language": "en",
         "List-Unsubscribe": "<https://pledge.example.org/c/x/withdraw/W1>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }

@@ -19,7 +19,7 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
 from social_campaign.campaign.model import Campaign, PledgeSpec
-from social_campaign.models import Pledge, PledgeStatus
+from social_campaign.models import Pledge, PledgeData, PledgeStatus
 
 #: Both in the recent past, so emails queued "at" these times are due for the real-clock mail worker.
 FIRE_AT = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
@@ -31,22 +31,35 @@ VARIANTS = (
 )
 
 
+#: The French side of :func:`make_campaign` with ``languages=("en", "fr")``.
+FR_NAME = "Journée mondiale de l'enfance"
+FR_VARIANTS = (
+    "Chaque enfant a des droits. Ratifiez la #CIDE maintenant ! https://example.org/crc #JourneeDeLEnfance",
+    "Les droits de l'enfant n'attendent pas : ratifiez la #CIDE https://example.org/crc",
+)
+
+
 def make_campaign(root: Path, *, goal: int = 3, channels: tuple[str, ...] = ("outbox", "x"),
-                  variants: tuple[str, ...] = VARIANTS) -> Campaign:
+                  variants: tuple[str, ...] = VARIANTS, languages: tuple[str, ...] = ("en",)) -> Campaign:
+    """The test campaign; with ``"fr"`` among ``languages`` it has a French name and French variants."""
+    french = "fr" in languages
     spec = PledgeSpec(
         goal=goal, deadline=DEADLINE, fire_at=FIRE_AT, message="thunderclap", channels=channels, variants=variants,
         org_texts={c: f"[{c}] {variants[0]}" for c in channels},
+        variants_by_lang={languages[0]: variants, **({"fr": FR_VARIANTS} if french else {})},
     )
     return Campaign(
         slug="childrens-day", name="Universal Children's Day", timezone=ZoneInfo("America/New_York"),
         hashtags=("#ChildrensDay", "#CRC"), link="https://example.org/crc", posts=(), root=root,
-        source=root / "schedule.toml", content_hash="test", pledge=spec,
+        source=root / "schedule.toml", content_hash="test", pledge=spec, languages=languages,
+        names={"fr": FR_NAME} if french else {},
     )
 
 
 def add_pledges(engine: Engine, n: int, *, status: str = PledgeStatus.confirmed, start: int = 0,
-                campaign: str = "childrens-day", variants: int = len(VARIANTS)) -> None:
-    """Insert ``n`` pledges (emails ``p<i>@example.org``) in bulk."""
+                campaign: str = "childrens-day", variants: int = len(VARIANTS), lang: str | None = None) -> None:
+    """Insert ``n`` pledges (emails ``p<i>@example.org``) in bulk; with ``lang``, each with its ``PledgeData`` row
+    recording that page language (as intake does)."""
     now = DEADLINE - timedelta(days=3)
     rows = []
     for i in range(start, start + n):
@@ -59,7 +72,13 @@ def add_pledges(engine: Engine, n: int, *, status: str = PledgeStatus.confirmed,
         })
     with engine.begin() as conn:
         for k in range(0, len(rows), 1000):
-            conn.execute(insert(Pledge.__table__), rows[k : k + 1000])  # type: ignore[attr-defined]
+            if lang is None:
+                conn.execute(insert(Pledge.__table__), rows[k : k + 1000])  # type: ignore[attr-defined]
+                continue
+            got = conn.execute(insert(Pledge.__table__).returning(Pledge.__table__.c.id),  # type: ignore[attr-defined]
+                               rows[k : k + 1000]).scalars().all()
+            conn.execute(insert(PledgeData.__table__),  # type: ignore[attr-defined]
+                         [{"pledge_id": i, "campaign": campaign, "lang": lang} for i in got])
 
 
 def main(argv: list[str] | None = None) -> None:

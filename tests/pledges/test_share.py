@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from social_campaign.config import Settings
 from social_campaign.errors import BadRequest
@@ -26,7 +26,7 @@ def client(any_engine: Engine, settings: Settings, tmp_path: Path) -> Iterator[T
 
 def _pledges(engine: Engine) -> list[Pledge]:
     with Session(engine) as s:
-        return list(s.exec(select(Pledge).order_by(Pledge.id)).all())
+        return list(s.exec(select(Pledge).order_by(col(Pledge.id))).all())
 
 
 def test_share_page_links(client: TestClient, any_engine: Engine) -> None:
@@ -42,7 +42,8 @@ def test_share_page_links(client: TestClient, any_engine: Engine) -> None:
     assert "<textarea" in html and "readonly" in html
     assert "Children&#39;s rights can&#39;t wait &amp; neither can we" not in html  # variant 0 for this pledge
     assert VARIANTS[0].replace("!", "!") in html.replace("&#39;", "'")
-    assert "Meta forbids prefilled text" in html
+    assert "Facebook does not let anyone fill in your text" in html
+    assert 'class="share-actions"' in html and html.count('class="share-btn') == 4
     assert "https://x.com" not in html  # every outbound link goes through the counting redirect
 
 
@@ -60,7 +61,7 @@ def test_redirects_count_clicks_and_encode_text(client: TestClient, any_engine: 
     assert bsky.startswith("https://bsky.app/intent/compose?text=") and unquote(bsky.split("text=")[1]) == VARIANTS[2]
     fb = client.get(f"{go}/facebook").headers["location"]
     assert urlsplit(fb).netloc == "www.facebook.com"
-    assert parse_qs(urlsplit(fb).query) == {"u": ["https://example.org/crc"]}  # the link only, no text
+    assert parse_qs(urlsplit(fb).query) == {"u": ["http://127.0.0.1:8000/c/childrens-day"]}  # our page, no text
     masto = client.get(f"{go}/mastodon", params={"server": "@ada@Mastodon.Social"}).headers["location"]
     assert masto.startswith("https://mastodon.social/share?text=") and parse_qs(urlsplit(masto).query)["text"] == [VARIANTS[2]]
     assert client.get(f"{go}/badge").headers["location"] == "/c/childrens-day/badge"

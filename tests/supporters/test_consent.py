@@ -49,7 +49,7 @@ class Boxes(HTMLParser):
         if tag == "input" and a.get("type") == "checkbox":
             self.inputs[str(a["id"])] = a
         elif tag == "label" and a.get("for") in self.inputs:
-            self._label = a["for"]
+            self._label = str(a["for"])
             self.labels[self._label] = ""
 
     def handle_endtag(self, tag: str) -> None:
@@ -165,8 +165,9 @@ def test_below_the_minimum_age_nothing_is_stored(
     assert shown["age_ok"] == (False, True, "I am 16 or older.")
     r = client.post(f"/c/{SLUG}/pledge", data={**pledge_form(client), "updates": "yes"})
     assert r.status_code == 400
-    assert "age_ok: this pledge is for people aged 16 or older" in r.text
-    assert 'id="age_ok" name="age_ok" type="checkbox" value="yes" required aria-invalid="true"' in r.text
+    assert "aged 16 or older" in r.text and 'id="age_ok-error"' in r.text  # the message, right under the box
+    assert ('id="age_ok" name="age_ok" type="checkbox" value="yes" required aria-invalid="true" '
+            'aria-describedby="age_ok-error"') in r.text
     for model in (Pledge, ConsentRecord, ConsentText, PledgeData, EmailMessage, RateBucket):
         assert rows(any_engine, model) == [], model
     r = client.post(f"/c/{SLUG}/pledge", data={**pledge_form(client), "age_ok": "yes"})
@@ -307,10 +308,28 @@ def test_a_pledge_from_a_page_with_other_words_is_shown_the_new_ones(
     form = {**pledge_form(old), "updates": "yes", "wording": wording.group(1)}
     new = client_for(any_engine, [with_orgs(tmp_path, goal=250)], web_settings)  # the campaign was edited meanwhile
     r = new.post(f"/c/{SLUG}/pledge", data=form)
-    assert r.status_code == 400 and "the wording of the boxes below changed" in r.text
+    assert r.status_code == 400 and "wording of the boxes below changed" in r.text
     assert all(not checked for checked, _, _ in boxes_on(r.text).values())  # to read and tick again
     assert rows(any_engine, Pledge) == [] and rows(any_engine, ConsentRecord) == []
     r = new.post(f"/c/{SLUG}/pledge", data={**form, "wording": ""})  # a client that sends no key: today's words
     assert r.status_code == 200
     (text,) = [t.text for t in rows(any_engine, ConsentText) if t.kind == "pledge"]
     assert "250 supporters" in text
+
+
+def test_the_boxes_speak_the_page_language_in_the_one_time_format(
+    tmp_path: Path, any_engine: Engine, client_for: Callable[..., TestClient]
+) -> None:
+    from social_campaign.i18n.formatting import when
+
+    c = dataclasses.replace(with_orgs(tmp_path), languages=("en", "fr"))
+    assert c.pledge is not None
+    for lang in ("en", "fr"):
+        text = consent.pledge_consent_text(c, lang)
+        assert when(c.pledge.deadline, c.timezone, lang) in text and when(c.pledge.fire_at, c.timezone, lang) in text
+    assert consent.pledge_consent_text(c, "en").startswith("Email me a link to confirm my pledge now. If 3 supporters")
+    assert consent.wording(c, "fr") != consent.wording(c, "en")  # each language's words are their own record
+    client = client_for(any_engine, [c])
+    shown = boxes_on(client.get(f"/c/{SLUG}?lang=fr").text)
+    assert shown["consent"][2] == consent.pledge_consent_text(c, "fr")
+    assert 'name="wording" value="' + consent.wording(c, "fr") + '"' in client.get(f"/c/{SLUG}?lang=fr").text

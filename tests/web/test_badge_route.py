@@ -4,6 +4,7 @@ decode slots (memory per request: tests/web/test_badge_memory.py)."""
 from __future__ import annotations
 
 import dataclasses
+import html
 import io
 import os
 import re
@@ -115,12 +116,12 @@ def test_crop_and_download_size(web: TestClient) -> None:
 @pytest.mark.parametrize(
     ("name", "status", "start"),
     [
-        ("logo.svg", 415, "photo: SVG is not supported"),
-        ("notes.jpg", 415, "photo: not an image, the file is text"),
-        ("random.bin", 415, "photo: not a supported image"),
-        ("truncated.jpg", 400, "photo: broken or truncated JPEG image"),
-        ("bomb.png", 400, "photo: image is too large (900 megapixels)"),
-        ("empty.png", 400, "photo: the file is empty"),
+        ("logo.svg", 415, "SVG drawings cannot be used. Please choose a photo"),
+        ("notes.jpg", 415, "This file is not an image we can use."),
+        ("random.bin", 415, "This file is not an image we can use."),
+        ("truncated.jpg", 400, "This photo could not be read: the file may be damaged."),
+        ("bomb.png", 400, "This photo is too large to process."),
+        ("empty.png", 400, "This file is empty. Please choose a photo."),
     ],
 )
 def test_bad_images_get_one_line(web: TestClient, tmp_path: Path, name: str, status: int, start: str) -> None:
@@ -129,19 +130,40 @@ def test_bad_images_get_one_line(web: TestClient, tmp_path: Path, name: str, sta
     assert res.status_code == status
     message = res.json()["error"]
     assert message.startswith(start) and "\n" not in message
+    page = web.post(URL, files={"photo": (name, bad_images(tmp_path)[name])}, data={"csrf": csrf(web)})
+    assert page.status_code == status  # a browser gets the badge page again, the error at the photo field
+    assert_error_at_photo(page.text, start)
 
 
-def test_bad_crop_missing_photo_and_wrong_content_type(web: TestClient) -> None:
-    jpeg = encode(scene(), "JPEG")
-    headers, token = JSON, csrf(web)
-    res = web.post(URL, files={"photo": ("a.jpg", jpeg)}, data={"x": "2", "csrf": token}, headers=headers)
-    assert res.status_code == 400 and res.json()["error"] == "x: must be a number between 0 and 1"
-    res = web.post(URL, files={"photo": ("a.jpg", jpeg)}, data={"scale": "zoom", "csrf": token}, headers=headers)
-    assert res.status_code == 400 and res.json()["error"] == "scale: must be a number between 1 and 20"
-    res = web.post(URL, files={"other": ("a.jpg", jpeg)}, data={"csrf": token}, headers=headers)
-    assert res.status_code == 400 and res.json()["error"].startswith("photo: choose a photo")
-    res = web.post(URL, content=jpeg, headers={**headers, "content-type": "image/jpeg"})
-    assert res.status_code == 415 and "multipart/form-data" in res.json()["error"]
+def assert_error_at_photo(html_text: str, start: str) -> None:
+    error = re.search(r'<p id="photo-error" class="error badge-error" role="alert">([^<]*)</p>', html_text)
+    assert error is not None and html.unescape(error.group(1)).startswith(start)
+    photo_input = re.search(r'<input id="photo"[^>]*>', html_text)
+    assert photo_input is not None
+    assert 'aria-invalid="true"' in photo_input.group(0) and "photo-error" in photo_input.group(0)
+    assert 'id="badge-form"' in html_text and 'name="csrf" value="' in html_text  # a fresh form to try again
+    assert 'id="badge-drop"' in html_text and html_text.index('id="badge-drop"') < html_text.index('id="photo-error"')
+
+
+def test_page_without_error_marks_nothing_invalid(web: TestClient) -> None:
+    page = web.get(URL).text
+    assert '<p id="photo-error" class="error badge-error" role="alert"></p>' in page
+    assert 'aria-invalid' not in page
+
+
+def test_oversized_photo_from_a_browser_gets_the_error_at_the_field(web: TestClient) -> None:
+    big = b"\xff\xd8\xff" + os.urandom(20 * 1024 * 1024 + 10)
+    page = web.post(URL, files={"photo": ("big.jpg", big)}, data={"csrf": csrf(web)})
+    assert page.status_code == 413
+    assert_error_at_photo(page.text, "This photo is over the 20 MB limit. Please choose a smaller one.")
+
+
+def test_download_is_named_after_the_campaign_and_the_size(web: TestClient) -> None:
+    jpeg = encode(scene((300, 200)), "JPEG")
+    small = post(web, jpeg)
+    assert small.headers["content-disposition"] == 'attachment; filename="childrens-day-badge-400.png"'
+    large = post(web, jpeg, size="1080")
+    assert large.headers["content-disposition"] == 'attachment; filename="childrens-day-badge-1080.png"'
 
 
 @pytest.mark.parametrize("extra", [10, 2 * 1024 * 1024])  # just over (photo part check), far over (body check)
@@ -149,7 +171,7 @@ def test_over_twenty_megabytes_is_413(web: TestClient, extra: int) -> None:
     big = b"\xff\xd8\xff" + os.urandom(20 * 1024 * 1024 + extra)
     res = web.post(URL, files={"photo": ("big.jpg", big)}, data={"csrf": csrf(web)}, headers=JSON)
     assert res.status_code == 413
-    assert res.json()["error"] == "photo: the file is over the 20 MB limit"
+    assert res.json()["error"] == "This photo is over the 20 MB limit. Please choose a smaller one."
 
 
 def test_photo_never_touches_disk_database_or_logs(
@@ -234,9 +256,12 @@ def test_missing_or_invalid_csrf_token_is_400(web: TestClient, web_settings: Set
     jpeg = encode(scene((200, 200)), "JPEG")
     res = web.post(URL, files={"photo": ("me.jpg", jpeg)}, data={"csrf": token} if token else {}, headers=JSON)
     assert res.status_code == 400
-    assert res.json()["error"].startswith("csrf: the form has expired or did not come from the badge page")
-    page = web.post(URL, files={"photo": ("me.jpg", jpeg)})  # a browser: the same line on an HTML page
-    assert page.status_code == 400 and "csrf: the form has expired" in page.text and "Traceback" not in page.text
+    expired = "This form has expired or did not come from the badge page. Please choose your photo again."
+    assert res.json()["error"] == expired
+    page = web.post(URL, files={"photo": ("me.jpg", jpeg)})  # a browser: the badge page again, the line on top
+    assert page.status_code == 400 and "Traceback" not in page.text
+    assert f'<p class="error" id="form-error" role="alert">{html.escape(expired)}</p>' in page.text
+    assert 'id="badge-form"' in page.text
 
 
 def test_cross_site_origin_is_refused_even_with_a_token(web: TestClient) -> None:
@@ -245,7 +270,7 @@ def test_cross_site_origin_is_refused_even_with_a_token(web: TestClient) -> None
         res = web.post(
             URL, files={"photo": ("me.jpg", jpeg)}, data={"csrf": csrf(web)}, headers={**JSON, "origin": origin}
         )
-        assert res.status_code == 400 and "posted from another site" in res.json()["error"]
+        assert res.status_code == 400 and "sent from another site" in res.json()["error"]
     for origin in ("https://pledge.example.org", "http://testserver", "null"):  # this site; a privacy-null Origin
         res = web.post(URL, files={"photo": ("me.jpg", jpeg)}, data={"csrf": csrf(web)}, headers={"origin": origin})
         assert res.status_code == 200, (origin, res.text)
@@ -298,7 +323,7 @@ def test_all_slots_taken_answers_503_with_retry_after(
         jpeg = encode(scene((200, 200)), "JPEG")
         res = web.post(URL, files={"photo": ("me.jpg", jpeg)}, data={"csrf": token}, headers=JSON)
         assert res.status_code == 503 and res.headers["retry-after"] == "5"
-        assert res.json()["error"] == "photo: many badges are being made right now; please try again in a few seconds"
+        assert res.json()["error"] == "Many badges are being made right now. Please try again in a few seconds."
     finally:
         release.set()
         holder.join()

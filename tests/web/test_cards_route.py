@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import io
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,7 +31,10 @@ def test_cards_page_lists_every_card_in_every_size_with_alt_text(web: TestClient
     for name in ("show-support", "us-stands-alone", "infant-mortality"):
         for target in TARGETS:
             assert f"/c/childrens-day/cards/{name}/{target}.png?download=1" in page.text
-    assert page.text.count('alt="') == 3 and 'alt=""' not in page.text
+    body = page.text.split('<article class="cards">', 1)[1]
+    alts = re.findall(r'<img [^>]*alt="([^"]*)"', body)
+    assert len(alts) == 3 and all(alts)
+    assert 'href="/static/share.css"' in page.text  # images scale to the screen (no sideways scroll at 320 px)
 
 
 @pytest.mark.parametrize("target", list(TARGETS))
@@ -53,8 +57,8 @@ def test_card_is_rendered_once_then_served_from_the_cache(web: TestClient, web_s
 @pytest.mark.parametrize(
     ("path", "message"),
     [
-        ("/c/childrens-day/cards/show-support/huge.png", "card size 'huge'"),
-        ("/c/childrens-day/cards/nope/x.png", "no card named 'nope'"),
+        ("/c/childrens-day/cards/show-support/huge.png", "There is no card size huge."),
+        ("/c/childrens-day/cards/nope/x.png", "There is no card named nope in this campaign."),
         ("/c/other/cards", ""),
     ],
 )
@@ -62,3 +66,14 @@ def test_unknown_cards_are_404(web: TestClient, path: str, message: str) -> None
     response = web.get(path)
     assert response.status_code == 404 and message in html.unescape(response.text)
     assert "Traceback" not in response.text
+
+
+def test_cards_page_shows_each_card_once_in_the_page_language(web: TestClient) -> None:
+    page = web.get("/c/childrens-day/cards", params={"lang": "fr"})
+    assert page.status_code == 200 and page.headers["content-language"] == "fr"
+    for name in ("show-support", "us-stands-alone", "infant-mortality"):
+        assert f"/c/childrens-day/cards/{name}.fr/square.png?download=1" in page.text
+        assert f"/c/childrens-day/cards/{name}/square.png" not in page.text
+    assert ".es/" not in page.text and ".ar/" not in page.text
+    image = web.get("/c/childrens-day/cards/show-support.fr/x.png")
+    assert image.status_code == 200 and Image.open(io.BytesIO(image.content)).size == TARGETS["x"]

@@ -77,14 +77,24 @@ def test_every_post_form_follows_one_origin_rule(
     if accepted:
         assert r.status_code == ok, r.text
     else:
-        assert r.status_code == 400 and ("another site" in r.text or "csrf:" in r.text), r.text
+        assert r.status_code == 400 and refusal(r.text), r.text
+    if form == "pledge":  # a refused pledge stores nothing; an accepted one is stored
+        with Session(any_engine) as s:
+            assert len(s.exec(select(Pledge)).all()) == (1 if accepted else 0)
+
+
+def refusal(page: str) -> bool:
+    """The page says why a form was refused: posted from another site, or expired / not from our page (the pledge
+    form comes back filled in, with the message at the top of the form)."""
+    text = page.lower()
+    return "another site" in text or "expired" in text or "open for too long" in text
 
 
 def test_one_click_unsubscribe_needs_no_origin_nor_token_but_no_foreign_origin(any_engine: Engine, client: TestClient) -> None:
     withdraw = _links(any_engine, client, "ada@example.org")["withdraw"]
     one_click = {"List-Unsubscribe": "One-Click"}
     r = client.post(withdraw, data=one_click, headers={"origin": "https://evil.example"})
-    assert r.status_code == 400 and "another site" in r.text
+    assert r.status_code == 400 and refusal(r.text)
     assert client.post(withdraw, files={"List-Unsubscribe": (None, "One-Click")}).status_code == 200  # multipart too
     with Session(any_engine) as s:
         assert s.exec(select(Pledge.status)).one() == PledgeStatus.withdrawn
@@ -95,7 +105,7 @@ def test_a_crafted_mastodon_link_does_not_leave_the_site(any_engine: Engine, cli
     go = f"/c/{SLUG}/go/{token}/mastodon"
     r = client.get(go, params={"server": "evil.example"}, follow_redirects=False)
     assert r.status_code == 200 and "location" not in r.headers  # a page asking to confirm the name, no redirect
-    assert "<strong>evil.example</strong>" in r.text and f'method="post" action="{go}"' in r.text
+    assert "evil.example" in r.text and f'method="post" action="{go}"' in r.text
     assert 'value="evil.example"' in r.text and CSRF.search(r.text)
     for bad in ("javascript:alert(1)", "https://user@evil.example", "10.0.0.1", "evil.example:8443", "intranet.local",
                 "https://mastodon.social@evil.example", "evil.example/@x?y"):

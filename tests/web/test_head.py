@@ -47,7 +47,7 @@ def _tokens(engine: Engine, client: TestClient) -> dict[str, str]:
 def _value(path: str, name: str, tokens: dict[str, str]) -> str:
     if name == "token":
         return tokens["confirm"] if "/confirm/" in path else tokens["withdraw"] if "/withdraw/" in path or "/me/" in path else tokens["share"]
-    values = {"slug": SLUG, "channel": "x", "name": "poster", "target": "x"}
+    values = {"slug": SLUG, "channel": "x", "name": "poster", "target": "x", "post_id": "kickoff", "number": "1"}
     assert name in values, f"{path}: give the HEAD test a value for {{{name}}}"
     return values[name]
 

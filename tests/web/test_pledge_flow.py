@@ -67,7 +67,8 @@ def test_pledge_email_confirm_counted_through_real_smtp(
     assert msg.rcpt_tos == ["Amina@Example.org"]
     parsed = message_from_bytes(msg.data, policy=policy.default)
     assert str(parsed["List-Unsubscribe"]).startswith("<https://pledge.example.org/c/childrens-day/withdraw/")
-    body = "".join(part.get_payload(decode=True).decode() for part in parsed.walk() if part.get_content_type() == "text/plain")
+    body = "".join(bytes(part.get_payload(decode=True)).decode()
+                   for part in parsed.walk() if part.get_content_type() == "text/plain")
     links = links_in(body)
     assert set(links) == {"confirm", "withdraw"}
     with Session(any_engine) as s:  # only hashes of the tokens are stored
@@ -81,8 +82,8 @@ def test_pledge_email_confirm_counted_through_real_smtp(
     r = press_confirm(client, links["confirm"])
     assert r.status_code == 200 and "confirmed" in r.text
     assert progress(client)["confirmed"] == 1  # the web process drops its cache on confirm
-    again = press_confirm(client, links["confirm"])  # single use
-    assert again.status_code == 404 and "already used" in again.text
+    again = client.post(links["confirm"], data={"csrf": csrf_of(client)})  # pressed again: counted once
+    assert again.status_code == 200 and "already confirmed" in again.text
     assert progress(client)["confirmed"] == 1
 
 
@@ -166,7 +167,7 @@ def test_rate_limit_per_ip_per_campaign_stored_as_hash(
     rows = pledges(any_engine)
     assert [(p.campaign, p.status) for p in rows] == [("one", "pending"), ("two", "pending")]  # the 429 stored nothing
     with Session(any_engine) as s:
-        buckets = s.exec(select(RateBucket).order_by(RateBucket.campaign)).all()  # type: ignore[arg-type]
+        buckets = s.exec(select(RateBucket).order_by(RateBucket.campaign)).all()
     assert [(b.campaign, b.window_seconds, b.hits) for b in buckets] == [("one", 86400, 2), ("two", 86400, 1)]
     assert all(len(b.ip_hash) == 64 and "testclient" not in b.ip_hash for b in buckets)
     assert len({p.ip_hash for p in rows} | {b.ip_hash for b in buckets}) == 1

@@ -66,7 +66,7 @@ def test_over_the_limit_gets_a_readable_429_with_retry_after_and_nothing_is_stor
     assert 1 <= seconds <= (day_end - before).total_seconds() + 1
     assert r.headers["cache-control"] == "no-store" and r.headers["content-type"].startswith("text/html")
     assert f'<time datetime="{day_end.isoformat()}">' in r.text  # when the window ends
-    assert '<html lang="en">' in r.text and "<h1>Please try again in " in r.text and 'role="alert"' in r.text
+    assert '<html lang="en" dir="ltr">' in r.text and "<h1>Please try again in " in r.text and 'role="alert"' in r.text
     assert "has not been saved" in r.text and f'href="/c/{SLUG}#pledge-form"' in r.text
     assert counts(any_engine) == (2, 2, [3])  # counted once, nothing else stored, no email
     # the same answer for an address that has pledged and one that has not; from memory, not the database

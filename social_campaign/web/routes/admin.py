@@ -1,77 +1,85 @@
-"""The manager dashboard ``GET /admin``: progress, schedule, failures, accounts needing reconnect, recent attempts.
+"""The workspace home ``GET /admin``: the campaigns this deployment serves (any logged-in user), and a new campaign
+made from the shipped one, ``GET/POST /admin/campaigns/new`` (owners).
 
-Protected by ``settings.admin_token`` (``Authorization: Bearer <token>`` or ``?token=``). With no token set the
-dashboard is off: every request gets 403 and a page saying how to set one. Where a request comes from never counts
-(a same-host reverse proxy makes every visitor look like 127.0.0.1).
+Each campaign's line shows its name in the reader's language, its slug, its state, confirmed pledges against the goal,
+the next delivery (in the campaign's zone) and a refused edit, with links to its dashboard (``/admin/c/{slug}``) and
+its posts (``/admin/c/{slug}/posts``). The page needs a session (``web.auth.require``); the admin token opens only the
+JSON under ``/admin/api/``, and where a request comes from never counts.
 """
 
 from __future__ import annotations
 
-import hmac
-from typing import Any
+from functools import lru_cache
+from typing import Any, cast
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import Response
-from sqlalchemy import func
-from sqlmodel import Session, col, select
+from fastapi.responses import RedirectResponse, Response
 
-from social_campaign.errors import Forbidden
-from social_campaign.models import (
-    Account,
-    AccountStatus,
-    Attempt,
-    Delivery,
-    ManagerNotice,
-    Pledge,
-)
-from social_campaign.web import deps
+from social_campaign.errors import BadRequest
+from social_campaign.models import User
+from social_campaign.web import csrf, deps
+from social_campaign.web.auth import require
+from social_campaign.workspace import campaigns as service
+from social_campaign.workspace.accounts import rank
 
 router = APIRouter()
-FAILED = ("failed", "needs_reconnect", "unconfirmed", "missed")
 
 
-NO_TOKEN = (
-    "the dashboard is off: set SOCIAL_CAMPAIGN_ADMIN_TOKEN to a long random value (for example the output of "
-    "`openssl rand -hex 32`), restart, then open /admin with the header Authorization: Bearer <token> or /admin?token=<token>"
-)
-
-
-def _authorise(request: Request) -> None:
-    token = deps.services(request).settings.admin_token
-    if token is None:
-        raise Forbidden(NO_TOKEN)
-    given = request.query_params.get("token") or request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-    if not given or not hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
-        raise Forbidden("the dashboard needs the admin token (Authorization: Bearer … or ?token=…)")
-
-
-def _dashboard(request: Request) -> dict[str, Any]:
-    svc = deps.services(request)
-    with Session(svc.engine) as s:
-        counts = s.exec(select(Pledge.campaign, Pledge.status, func.count()).group_by(Pledge.campaign, Pledge.status)).all()
-        progress: dict[str, dict[str, int]] = {}
-        for campaign, status, n in counts:
-            progress.setdefault(campaign, {})[status] = n
-        goals = {c.slug: c.pledge.goal for c in svc.store.all() if c.pledge is not None}
-        context = {
-            "progress": progress,
-            "goals": goals,
-            "schedule": s.exec(select(Delivery).order_by(col(Delivery.due_at)).limit(100)).all(),
-            "failures": s.exec(
-                select(Delivery).where(col(Delivery.state).in_(FAILED)).order_by(col(Delivery.updated_at).desc()).limit(50)
-            ).all(),
-            "accounts": s.exec(select(Account).where(Account.status == AccountStatus.needs_reconnect)).all(),
-            "attempts": s.exec(select(Attempt).order_by(col(Attempt.started_at).desc()).limit(30)).all(),
-            "notices": s.exec(select(ManagerNotice).order_by(col(ManagerNotice.created_at).desc()).limit(30)).all(),
-        }
-    return context
+def _no_store(response: Any) -> Response:
+    response.headers["cache-control"] = "no-store"
+    return cast(Response, response)
 
 
 @router.get("/admin")
-async def admin(request: Request) -> Response:
-    _authorise(request)
-    context = await run_in_threadpool(_dashboard, request)
-    response = deps.render(request, "admin.html", context)
-    response.headers["cache-control"] = "no-store"
-    return response  # type: ignore[no-any-return]
+async def home(request: Request, user: User = Depends(require("viewer"))) -> Response:
+    svc = deps.services(request)
+    rows = await run_in_threadpool(service.overview, svc.engine, svc.store.all(), deps.now())
+    created = request.query_params.get("created")
+    context = {"rows": rows, "user": user, "can_create": rank(user.role) >= rank("owner"),
+               "created": created if any(r.campaign.slug == created for r in rows) else None}
+    return _no_store(deps.render(request, "admin.html", context))
+
+
+def _form(request: Request, fields: dict[str, str], error: BadRequest | None = None) -> Response:
+    from social_campaign.workspace.campaigns import TEMPLATE, read_slug
+
+    context = {
+        "csrf": csrf.new_token(request), "fields": fields, "error": str(error) if error else None,
+        "field": error.field if error else None, "zones": _zones(), "template": read_slug(TEMPLATE) or TEMPLATE.parent.name,
+    }
+    return _no_store(deps.render(request, "admin_new_campaign.html", context, status_code=error.status if error else 200))
+
+
+@lru_cache(maxsize=1)
+def _zones() -> list[str]:
+    from zoneinfo import available_timezones
+
+    return sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/", "posix/", "right/")))
+
+
+@router.get("/admin/campaigns/new")
+async def new_campaign(request: Request, user: User = Depends(require("owner"))) -> Response:
+    from social_campaign.campaign.cache import load_cached
+    from social_campaign.workspace.campaigns import TEMPLATE
+
+    zone = load_cached(TEMPLATE).timezone.key if TEMPLATE.is_file() else "UTC"
+    return _form(request, {"slug": "", "name": "", "timezone": zone})
+
+
+@router.post("/admin/campaigns/new")
+async def create_campaign(request: Request, user: User = Depends(require("owner"))) -> Response:
+    form = await csrf.checked_form(request)
+    fields = {key: form.get(key, "") for key in ("slug", "name", "timezone")}
+    svc = deps.services(request)
+    taken = {c.slug for c in svc.store.all()} | {
+        slug for path in service.campaign_paths(svc.settings) if (slug := service.read_slug(path))}
+    try:
+        await run_in_threadpool(
+            service.create_from_template, svc.settings, svc.engine, slug=fields["slug"], name=fields["name"],
+            timezone=fields["timezone"], actor=user.email, taken=taken,
+        )  # fmt: skip
+    except BadRequest as exc:
+        return _form(request, fields, exc)
+    await run_in_threadpool(svc.store.refresh)
+    return RedirectResponse(f"/admin?created={fields['slug'].strip()}", status_code=303)

@@ -4,8 +4,11 @@ The photo never leaves memory: the multipart body is parsed from the request str
 Starlette's own form parser would spool uploads over 1 MB to a temporary file), decoded by
 ``graphics.images.decode_photo`` within the memory budget of ``graphics.memory`` (EXIF orientation applied, all
 metadata dropped) and answered with ``Cache-Control: no-store``. Nothing about the photo is
-written to disk, the database or the logs. Errors are one line: 413 over 20 MB, 415 for what is not a supported
-image, 400 for a broken one, one too large to decode within the memory budget, or a bad crop.
+written to disk, the database or the logs. Errors are one translated sentence: 413 over 20 MB, 415 for what is not
+a supported image, 400 for a broken one, one too large to decode within the memory budget, or a bad crop. A browser
+gets the badge page again with the error at its field (``photo-error`` next to the drop zone, the input marked
+``aria-invalid``) and the same status; a JSON client gets ``{"error": …}``. The PNG is an attachment named after the
+campaign and the size (``<slug>-badge-<size>.png``).
 
 The form carries the same signed CSRF token as the pledge form (``pledges.tokens``) and a post from another site's
 Origin is refused (400), before the body is read. Decoding holds one of the process' N decode slots
@@ -33,21 +36,11 @@ from sqlmodel import Session, select
 from social_campaign.campaign.model import BadgeSpec, Campaign
 from social_campaign.crypto import keyed_hash
 from social_campaign.db import session_scope
-from social_campaign.errors import (
-    BadRequest,
-    ImageError,
-    NotFound,
-    UnsupportedMediaType,
-)
-from social_campaign.graphics.badge import (
-    decode_target,
-    encode_png,
-    load_overlay,
-    make_badge,
-    prepare_overlay,
-)
+from social_campaign.errors import BadRequest, ImageError, NotFound, PayloadTooLarge, UnsupportedMediaType, WebError
+from social_campaign.graphics.badge import decode_target, encode_png, load_overlay, make_badge, prepare_overlay
 from social_campaign.graphics.images import MAX_BYTES, decode_photo, sniff
 from social_campaign.graphics.memory import GATE
+from social_campaign.i18n import _
 from social_campaign.models import BadgeMaker
 from social_campaign.pledges import tokens
 from social_campaign.web import deps
@@ -66,7 +59,7 @@ def badge_maker_count(session: Session, campaign: str) -> int:
 
 def _spec(campaign: Campaign) -> BadgeSpec:
     if campaign.badge is None:
-        raise NotFound("this campaign has no badge")
+        raise NotFound(_("This campaign has no profile badge."))
     return campaign.badge
 
 
@@ -78,10 +71,17 @@ def _overlay(path: Path, mtime_ns: int, size: int) -> Any:
 @router.get("/c/{slug}/badge")
 def badge_page(request: Request, slug: str) -> Response:
     campaign = deps.campaign(request, slug)
-    spec = _spec(campaign)
+    return _page(request, campaign, _spec(campaign))
+
+
+def _page(request: Request, campaign: Campaign, spec: BadgeSpec, error: WebError | None = None) -> Response:
+    """The badge maker; after a refused photo, the same page with the error at its field and the error's status."""
     csrf = tokens.new_csrf_token(deps.services(request).settings.key)
-    context = {"campaign": campaign, "spec": spec, "max_mb": MAX_BYTES // (1024 * 1024), "csrf": csrf}
-    response: Response = deps.render(request, "badge.html", context)
+    context = {
+        "campaign": campaign, "spec": spec, "max_mb": MAX_BYTES // (1024 * 1024), "csrf": csrf,
+        "error": str(error) if error else None, "error_field": error.field if error else None,
+    }
+    response: Response = deps.render(request, "badge.html", context, status_code=error.status if error else 200)
     response.headers["Cache-Control"] = "no-store"  # the form's token is fresh on every load
     return response
 
@@ -104,6 +104,12 @@ async def make(request: Request, slug: str) -> Response:
     _admitted.photos += 1
     try:
         return await _make(request, campaign, spec, svc.settings.key, svc.settings.image_decode_wait_seconds)
+    except WebError as exc:
+        from social_campaign.web.app import wants_json  # the app imports this module: resolved at call time
+
+        if wants_json(request) or exc.field is None:
+            raise
+        return _page(request, campaign, spec, exc)
     finally:
         _admitted.photos -= 1
 
@@ -116,20 +122,28 @@ _admitted = _Admitted()
 
 
 async def _make(request: Request, campaign: Campaign, spec: BadgeSpec, key: bytes, wait: float) -> Response:
-    fields = await read_form(request, FIELDS)
+    try:
+        fields = await read_form(request, FIELDS)
+    except PayloadTooLarge:
+        raise PayloadTooLarge(_too_big(), field="photo") from None
     if not tokens.csrf_ok(key, fields.get("csrf", b"").decode("ascii", "replace")):
-        raise BadRequest("csrf: the form has expired or did not come from the badge page; please reload it and try again")
+        raise BadRequest(_("This form has expired or did not come from the badge page. Please choose your photo "
+                           "again."), field="form")
     photo = fields.get("photo")
     if photo is None:
-        raise BadRequest("photo: choose a photo (multipart field 'photo')")
+        raise BadRequest(_("Please choose a photo."), field="photo")
     crop = _crop(fields)
     size = _size(fields, spec)
     if not photo:
-        raise BadRequest("photo: the file is empty")
+        raise BadRequest(_("This file is empty. Please choose a photo."), field="photo")
     try:
         sniff(photo, "photo")
     except ImageError as exc:
-        raise UnsupportedMediaType(str(exc)) from None
+        if "SVG" in str(exc):
+            raise UnsupportedMediaType(_("SVG drawings cannot be used. Please choose a photo, or export the drawing "
+                                         "as a PNG image."), field="photo") from None
+        raise UnsupportedMediaType(_("This file is not an image we can use. Please choose a JPEG, PNG, WebP, GIF, "
+                                     "BMP or TIFF photo."), field="photo") from None
     overlay_path = spec.overlay
     overlay = _overlay(overlay_path, overlay_path.stat().st_mtime_ns, size)
 
@@ -143,7 +157,11 @@ async def _make(request: Request, campaign: Campaign, spec: BadgeSpec, key: byte
     try:
         png = await run_in_threadpool(render)
     except ImageError as exc:
-        raise BadRequest(str(exc)) from None
+        if "too large" in str(exc) or "megapixels" in str(exc):
+            raise BadRequest(_("This photo is too large to process. Please choose a smaller one."),
+                             field="photo") from None
+        raise BadRequest(_("This photo could not be read: the file may be damaged. Please try another one."),
+                         field="photo") from None
     if png is None:
         return _busy(request)
     await run_in_threadpool(_count_maker, request, campaign.slug)
@@ -152,9 +170,13 @@ async def _make(request: Request, campaign: Campaign, spec: BadgeSpec, key: byte
         media_type="image/png",
         headers={
             "Cache-Control": "no-store",
-            "Content-Disposition": f'attachment; filename="{campaign.slug}-badge.png"',
+            "Content-Disposition": f'attachment; filename="{campaign.slug}-badge-{size}.png"',
         },
     )
+
+
+def _too_big() -> str:
+    return _("This photo is over the %(mb)s MB limit. Please choose a smaller one.") % {"mb": MAX_BYTES // (1024 * 1024)}
 
 
 def _check_origin(request: Request) -> None:
@@ -164,14 +186,14 @@ def _check_origin(request: Request) -> None:
         return
     allowed = {urlsplit(deps.services(request).settings.public_url).netloc, request.headers.get("host", "")}
     if urlsplit(origin).netloc not in allowed:
-        raise BadRequest("this form was posted from another site; please use the badge maker on the campaign's site")
+        raise BadRequest(_("This form was sent from another site. Please use the badge maker on the campaign's site."))
 
 
 def _busy(request: Request) -> Response:
     """503 with ``Retry-After``: every decode slot is taken and the wait would be too long."""
     from social_campaign.web.app import error_response  # the app imports this module: resolved at call time
 
-    message = "photo: many badges are being made right now; please try again in a few seconds"
+    message = _("Many badges are being made right now. Please try again in a few seconds.")
     response = error_response(request, 503, message)
     response.headers["Retry-After"] = str(RETRY_AFTER)
     return response
@@ -200,10 +222,14 @@ def _number(fields: dict[str, bytes], name: str, default: float, low: float, hig
     try:
         value = float(raw.decode("ascii"))
     except (UnicodeDecodeError, ValueError):
-        raise BadRequest(f"{name}: must be a number between {low:g} and {high:g}") from None
+        raise BadRequest(_bad_crop()) from None
     if not low <= value <= high:
-        raise BadRequest(f"{name}: must be a number between {low:g} and {high:g}")
+        raise BadRequest(_bad_crop())
     return value
+
+
+def _bad_crop() -> str:
+    return _("The photo's position or zoom is not valid. Please reload the page and try again.")
 
 
 def _crop(fields: dict[str, bytes]) -> tuple[float, float, float]:
@@ -216,5 +242,5 @@ def _size(fields: dict[str, bytes], spec: BadgeSpec) -> int:
     if raw is None or not raw.strip():
         return spec.size
     if raw.strip().decode("ascii", "replace") not in {str(a) for a in allowed}:
-        raise BadRequest(f"size: must be one of {', '.join(str(a) for a in allowed)}")
+        raise BadRequest(_("Please choose one of the sizes offered."), field="size")
     return int(raw)

@@ -1,10 +1,13 @@
 """Share pages ``/c/{slug}/share/{token}`` and the counting redirect ``/c/{slug}/go/{token}/{channel}``.
 
 Thin: the links, texts and counting live in ``pledges/share.py``. An unknown or expired token is a 404 with one line.
-Mastodon is the one network whose address the supporter chooses, so its redirect is guarded against being an open
-redirect: ``GET …/go/{token}/mastodon?server=…`` goes straight only to a server the share page links to
-(``share.MASTODON_SERVERS``); any other name opens a page asking the supporter to confirm it, and the redirect happens
-on that page's (or the share page's) POST form, checked by ``web.csrf``.
+The page is in the request's language (an emailed link carries ``?lang=`` with the pledge's language); the texts to
+share are in the pledge's language. Mastodon is the one network whose address the supporter chooses, so its redirect
+is guarded against being an open redirect: ``GET …/go/{token}/mastodon?server=…`` goes straight only to a server the
+share page links to (``share.MASTODON_SERVERS``, or the supporter's remembered one); any other name opens a page asking
+the supporter to confirm it, and the redirect happens on that page's (or the share page's) POST form, checked by
+``web.csrf``. A server the supporter posts or picks is remembered in the ``mastodon_server`` cookie (Path=/c/{slug}/,
+HttpOnly, SameSite=Lax, one year) and offered first on their next visit.
 """
 
 from __future__ import annotations
@@ -19,11 +22,14 @@ from sqlmodel import Session
 from social_campaign.campaign.model import Campaign
 from social_campaign.db import session_scope
 from social_campaign.errors import BadRequest, NotFound
+from social_campaign.i18n import N_, _
 from social_campaign.pledges import share
 from social_campaign.web import csrf, deps
 
 router = APIRouter()
 NO_STORE = {"cache-control": "no-store", "x-robots-tag": "noindex"}
+#: The one-tap buttons besides Mastodon, in the order the page shows them.
+NETWORKS = (("x", N_("Post on X")), ("bluesky", N_("Post on Bluesky")), ("facebook", N_("Share on Facebook")))
 
 
 def _page(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> Response:
@@ -32,22 +38,28 @@ def _page(request: Request, template: str, context: dict[str, Any], status_code:
     return response
 
 
+def _remembered(request: Request) -> str | None:
+    return share.remembered_server(request.cookies.get(share.MASTODON_COOKIE))
+
+
 @router.get("/c/{slug}/share/{token}")
 async def share_page(request: Request, slug: str, token: str) -> Response:
     campaign = deps.campaign(request, slug)
     svc = deps.services(request)
 
-    def load() -> tuple[str, int]:
+    def load() -> tuple[str, str]:
         with Session(svc.engine) as session:
             pledge = share.find_pledge(session, slug, token)
-            return share.share_text(campaign, pledge), pledge.id or 0
+            lang = share.pledge_lang(session, campaign, pledge)
+            written = campaign.pledge.variants_by_lang if campaign.pledge else {}
+            return share.share_text(campaign, pledge, lang), lang if lang in written else campaign.languages[0]
 
-    text, _ = await run_in_threadpool(load)
-    go = f"/c/{slug}/go/{token}"
+    text, text_lang = await run_in_threadpool(load)
+    remembered = _remembered(request)
     context = {
-        "campaign": campaign, "text": text, "go": go, "link": share.campaign_link(svc.settings, campaign),
-        "networks": [("x", "Post on X"), ("bluesky", "Post on Bluesky"), ("facebook", "Share on Facebook")],
-        "servers": share.MASTODON_SERVERS, "csrf": csrf.new_token(request),
+        "campaign": campaign, "text": text, "text_lang": text_lang, "go": f"/c/{slug}/go/{token}",
+        "networks": [(channel, _(label)) for channel, label in NETWORKS], "remembered": remembered,
+        "servers": [s for s in share.MASTODON_SERVERS if s != remembered], "csrf": csrf.new_token(request),
     }
     return _page(request, "share.html", context)
 
@@ -59,13 +71,20 @@ async def _count_and_redirect(request: Request, campaign: Campaign, token: str, 
     def count() -> str:
         with svc.write_lock, session_scope(svc.engine) as session:
             pledge = share.find_pledge(session, campaign.slug, token)
-            url = share.target_url(svc.settings, campaign, pledge, channel, server)  # validates before counting
+            lang = share.pledge_lang(session, campaign, pledge)
+            url = share.target_url(svc.settings, campaign, pledge, channel, server, lang)  # validates before counting
             if not deps.is_head(request):  # a HEAD (a link checker) is answered, never counted
                 share.record_click(session, pledge, channel, deps.now())
             return url
 
     url = await run_in_threadpool(count)
-    return RedirectResponse(url, status_code=status_code, headers=NO_STORE)
+    response = RedirectResponse(url, status_code=status_code, headers=NO_STORE)
+    if channel == "mastodon" and server and not deps.is_head(request):
+        response.set_cookie(
+            share.MASTODON_COOKIE, share.mastodon_server(server), max_age=share.MASTODON_COOKIE_MAX_AGE,
+            path=f"/c/{campaign.slug}/", samesite="lax", httponly=True, secure=request.url.scheme == "https",
+        )
+    return response
 
 
 async def _mastodon_form(request: Request, campaign: Campaign, token: str, server: str, error: str | None) -> Response:
@@ -87,7 +106,7 @@ async def _mastodon_form(request: Request, campaign: Campaign, token: str, serve
 @router.get("/c/{slug}/go/{token}/mastodon")
 async def go_mastodon(request: Request, slug: str, token: str, server: str | None = None) -> Response:
     campaign = deps.campaign(request, slug)
-    linked = share.linked_server(server)
+    linked = share.linked_server(server, _remembered(request))
     if linked is not None:
         return await _count_and_redirect(request, campaign, token, "mastodon", linked, 302)
     error = None
@@ -95,7 +114,7 @@ async def go_mastodon(request: Request, slug: str, token: str, server: str | Non
         share.mastodon_server(server)
     except BadRequest as exc:
         error = str(exc) if server else None
-    return await _mastodon_form(request, campaign, token, (server or "")[:253], error)
+    return await _mastodon_form(request, campaign, token, (server or _remembered(request) or "")[:253], error)
 
 
 @router.post("/c/{slug}/go/{token}/mastodon")
@@ -115,5 +134,5 @@ async def go_mastodon_typed(request: Request, slug: str, token: str) -> Response
 async def go(request: Request, slug: str, token: str, channel: str) -> Response:
     campaign = deps.campaign(request, slug)
     if channel not in share.CHANNELS:
-        raise NotFound(f"unknown share channel {channel!r}")
+        raise NotFound(_("This share link is unknown."))
     return await _count_and_redirect(request, campaign, token, channel, None, 302)
