@@ -29,6 +29,8 @@ PLACEHOLDERS = frozenset({"changethis", "changeme", "change-me", "xxx", "todo", 
 CREDENTIAL_GROUPS: dict[str, tuple[str, ...]] = {
     "X (OAuth 1.0a)": ("x_consumer_key", "x_consumer_secret", "x_access_token", "x_access_token_secret"),
     "Facebook Page": ("facebook_page_id", "facebook_page_token"),
+    "Mastodon": ("mastodon_api_url", "mastodon_access_token"),
+    "Bluesky": ("bluesky_handle", "bluesky_app_password"),
     "Webhook": ("webhook_url", "webhook_secret"),
 }
 
@@ -90,6 +92,20 @@ class Settings(BaseSettings):
     facebook_graph_version: str = Field("v25.0", description="Graph API version the client is pinned to.")
     facebook_page_id: str | None = Field(None, description="The Facebook Page id posts go to.")
     facebook_page_token: SecretStr | None = Field(None, description="A long-lived Page access token for that Page.")
+
+    # --- Mastodon and Bluesky (the organisation's own accounts) ---------------------------------------------------
+    mastodon_api_url: str | None = Field(None, description="The organisation's Mastodon server, e.g. https://mastodon.social.")
+    mastodon_access_token: SecretStr | None = Field(
+        None, description="An access token of the organisation's Mastodon account (scopes write:statuses write:media).",
+    )
+    mastodon_max_chars: int = Field(
+        500, ge=1, description="Mastodon's length limit until the server's own is read (GET /api/v2/instance).",
+    )
+    bluesky_pds_url: str = Field("https://bsky.social", description="The organisation's Bluesky PDS (its host).")
+    bluesky_handle: str | None = Field(None, description="The organisation's Bluesky handle, e.g. example.org.")
+    bluesky_app_password: SecretStr | None = Field(
+        None, description="An app password of that account (Settings → App passwords), never the main password.",
+    )
 
     # --- web, mail and pledges -------------------------------------------------------------------------------------------
     public_url: str = Field("http://127.0.0.1:8000", description="Base URL used in links in emails and share pages.")
@@ -178,10 +194,10 @@ class Settings(BaseSettings):
 
     log_level: str = Field("INFO", description="Logging level.")
 
-    @field_validator("x_api_url", "facebook_graph_url", "public_url")
+    @field_validator("x_api_url", "facebook_graph_url", "public_url", "mastodon_api_url", "bluesky_pds_url")
     @classmethod
-    def _strip_slash(cls, v: str) -> str:
-        return v.rstrip("/")
+    def _strip_slash(cls, v: str | None) -> str | None:
+        return v.rstrip("/") if v else v
 
     @field_validator("smtp_url")
     @classmethod
@@ -292,6 +308,14 @@ class Settings(BaseSettings):
     @property
     def facebook_configured(self) -> bool:
         return self.facebook_page_id is not None and self.facebook_page_token is not None
+
+    @property
+    def mastodon_configured(self) -> bool:
+        return self.mastodon_api_url is not None and self.mastodon_access_token is not None
+
+    @property
+    def bluesky_configured(self) -> bool:
+        return self.bluesky_handle is not None and self.bluesky_app_password is not None
 
     @property
     def campaign_paths(self) -> list[Path]:

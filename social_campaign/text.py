@@ -33,12 +33,36 @@ from functools import cached_property, lru_cache
 from types import ModuleType
 from typing import Any
 
-__all__ = ["FACEBOOK_MAX", "X_MAX", "XParse", "facebook_length", "find_urls", "x_parse", "x_weighted_length"]
+__all__ = [
+    "BLUESKY_MAX",
+    "BLUESKY_MAX_BYTES",
+    "FACEBOOK_MAX",
+    "MASTODON_MAX",
+    "MASTODON_URL_LENGTH",
+    "X_MAX",
+    "XParse",
+    "bluesky_bytes",
+    "bluesky_length",
+    "facebook_length",
+    "find_urls",
+    "graphemes",
+    "mastodon_length",
+    "x_parse",
+    "x_weighted_length",
+]
 
 #: X's limit for a post from a non-Premium account (weighted).
 X_MAX = 280
 #: Facebook's commonly cited post limit (characters).
 FACEBOOK_MAX = 63206
+
+#: Mastodon's default limit (a server may set another: ``settings.mastodon_max_chars``), in grapheme clusters.
+MASTODON_MAX = 500
+#: What every http(s) URL counts on Mastodon, whatever its length.
+MASTODON_URL_LENGTH = 23
+#: Bluesky's limits: grapheme clusters, and UTF-8 bytes of the whole text.
+BLUESKY_MAX = 300
+BLUESKY_MAX_BYTES = 3000
 
 # twitter-text's v3 configuration (``config/v3.json``), as ``twitter_text.config`` has it (tests/test_text.py
 # compares them), copied so that importing this module does not import twitter-text.
@@ -229,3 +253,58 @@ def facebook_length(text: str) -> int:
 def find_urls(text: str) -> list[str]:
     """Every URL X would recognise in ``text``, including bare domains such as ``example.com``."""
     return [u["url"] for u in _urls(_normalise(text))]
+
+
+# Mastodon's URL: a link with its scheme (a bare domain is plain text there); trailing punctuation is not part of it.
+_SCHEMED_URL = re.compile(r"https?://[^\s<>\"]+?(?=[.,:;!?)\]'\"]*(?:\s|$))", re.IGNORECASE)
+# A remote mention ``@user@example.org`` counts as ``@user`` on Mastodon.
+_REMOTE_MENTION = re.compile(r"(?<![\w/])(@\w+)@[\w.-]+\w", re.UNICODE)
+_HANGUL_JOINS = ((0x1160, 0x11FF), (0xD7B0, 0xD7FF))  # conjoining vowels and final consonants
+
+
+def _extends(char: str) -> bool:
+    """Whether ``char`` continues the grapheme cluster before it (marks, joiners, variation selectors, jamo)."""
+    if char == "\u200d" or unicodedata.category(char) in ("Mn", "Mc", "Me"):
+        return True
+    cp = ord(char)
+    return any(start <= cp <= end for start, end in _HANGUL_JOINS)
+
+
+def graphemes(text: str) -> int:
+    """User-perceived characters (extended grapheme clusters) of the NFC form: an emoji sequence (ZWJ, skin tone,
+    flag, keycap) counts once, a letter with its combining marks (Arabic harakat too) counts once, CR LF once.
+
+    An approximation of UAX #29 without a segmentation library: emoji sequences come from the ``emoji`` package's
+    current data, and a mark, a joiner or a conjoining jamo never starts a cluster."""
+    normalised = _normalise(text)
+    emojis = _emoji_spans(normalised)
+    count = 0
+    i = 0
+    while i < len(normalised):
+        if i in emojis:
+            i = emojis[i]
+        else:
+            i += 1
+        while i < len(normalised) and i not in emojis and _extends(normalised[i]):
+            i += 1
+        count += 1
+    return count
+
+
+def mastodon_length(text: str) -> int:
+    """Mastodon's count: grapheme clusters, every ``http(s)://`` URL counting :data:`MASTODON_URL_LENGTH` and a
+    remote mention (``@user@server``) only its ``@user`` part, as the server's StatusLengthValidator counts."""
+    normalised = _normalise(text)
+    urls = _SCHEMED_URL.findall(normalised)
+    rest = _REMOTE_MENTION.sub(r"\1", _SCHEMED_URL.sub("", normalised))
+    return graphemes(rest) + MASTODON_URL_LENGTH * len(urls)
+
+
+def bluesky_length(text: str) -> int:
+    """Bluesky's count against :data:`BLUESKY_MAX`: grapheme clusters, URLs in full."""
+    return graphemes(text)
+
+
+def bluesky_bytes(text: str) -> int:
+    """UTF-8 bytes of the text Bluesky receives, against :data:`BLUESKY_MAX_BYTES`."""
+    return len(_normalise(text).encode("utf-8"))

@@ -7,7 +7,22 @@ from pathlib import Path
 import pytest
 import yaml
 
-from social_campaign.text import FACEBOOK_MAX, X_MAX, facebook_length, find_urls, x_parse, x_weighted_length
+from social_campaign.text import (
+    BLUESKY_MAX,
+    BLUESKY_MAX_BYTES,
+    FACEBOOK_MAX,
+    MASTODON_MAX,
+    MASTODON_URL_LENGTH,
+    X_MAX,
+    bluesky_bytes,
+    bluesky_length,
+    facebook_length,
+    find_urls,
+    graphemes,
+    mastodon_length,
+    x_parse,
+    x_weighted_length,
+)
 
 CONFORMANCE = Path(__file__).resolve().parent.parent.parent / "shared" / "conformance" / "twitter-text" / "validate.yml"
 
@@ -113,3 +128,51 @@ def test_every_emoji_of_twitter_texts_table_counts_two() -> None:
     assert len(sequences) > 3000
     wrong = [s for s in sequences if x_weighted_length(s) != 2 or x_weighted_length(f"a {s} b") != 6]
     assert wrong == []
+
+
+# Mastodon and Bluesky: grapheme clusters, URLs as 23 (Mastodon) or in full (Bluesky), Bluesky's byte cap.
+FAMILY = "\U0001f9d1\u200d\U0001f9d1\u200d\U0001f9d2"  # 🧑‍🧑‍🧒: five code points, one grapheme
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", 0),
+        ("hello", 5),
+        (FAMILY, 1),
+        (FAMILY * 3 + "!", 4),
+        ("\U0001f44d\U0001f3fd", 1),  # thumbs up with a skin tone
+        ("\U0001f1eb\U0001f1f7\U0001f1ea\U0001f1f8", 2),  # two flags
+        ("1\ufe0f\u20e3", 1),  # keycap one
+        ("e\u0301", 1),  # e + combining acute (NFC makes it é)
+        ("q\u0307\u0323", 1),  # q with two marks that have no precomposed form
+        ("مَرْحَبًا", 5),  # Arabic with its harakat: five letters
+        ("\u1100\u1161\u11a8", 1),  # Hangul jamo L V T
+        ("a\r\nb", 3),
+    ],
+)
+def test_graphemes(text: str, expected: int) -> None:
+    assert graphemes(text) == expected
+
+
+def test_mastodon_length_counts_urls_as_23_and_remote_mentions_as_the_user() -> None:
+    url = "https://example.org/" + "x" * 80
+    assert mastodon_length(url) == MASTODON_URL_LENGTH == 23
+    assert mastodon_length(f"Read {url}, then share.") == len("Read , then share.") + 23
+    assert mastodon_length("http://a.example and https://b.example/c") == 23 + len(" and ") + 23
+    assert mastodon_length("example.org") == 11  # no scheme: plain text on Mastodon (X would count 23)
+    assert mastodon_length("Thanks @unicef@mastodon.social!") == len("Thanks @unicef!")
+    assert mastodon_length(FAMILY * 500) == 500 == MASTODON_MAX
+
+
+def test_bluesky_counts_urls_in_full_and_bytes() -> None:
+    url = "https://example.org/" + "x" * 80
+    assert bluesky_length(f"Read {url}") == 5 + 100
+    assert bluesky_length(FAMILY * 300) == BLUESKY_MAX and bluesky_bytes(FAMILY * 300) == 18 * 300
+    arabic = "حقوق الطفل أولًا"  # 15 graphemes; 14 Arabic code points of 2 bytes and 2 spaces
+    assert (bluesky_length(arabic), bluesky_bytes(arabic)) == (15, 30)
+    vocalised = "بًّ" * 300  # a letter with two marks: one grapheme, 6 bytes
+    assert bluesky_length(vocalised) == 300 and bluesky_bytes(vocalised) == 1800 < BLUESKY_MAX_BYTES
+    over = (arabic + " ") * 10 + FAMILY * 160
+    assert bluesky_length(over) == 320 and bluesky_bytes(over) == 310 + 2880
+    assert bluesky_length("e\u0301") == 1 and bluesky_bytes("e\u0301") == 2  # measured as sent: NFC

@@ -15,6 +15,7 @@ from pathlib import Path
 from social_campaign.campaign.loader import analyse
 from social_campaign.campaign.model import Campaign
 from social_campaign.errors import Problem
+from social_campaign.text import MASTODON_MAX
 
 __all__ = ["CheckResult", "check_campaign", "count_deliveries", "run_check"]
 
@@ -33,13 +34,14 @@ class CheckResult:
         return [p for p in self.problems if p.severity != "error"]
 
 
-def check_campaign(path: Path | str, now: datetime | None = None) -> list[Problem]:
-    """Every problem of the campaign at ``path``; ``now`` (default: the current time) dates the past-time warnings."""
-    return run_check(path, now).problems
+def check_campaign(path: Path | str, now: datetime | None = None, *, mastodon_max: int = MASTODON_MAX) -> list[Problem]:
+    """Every problem of the campaign at ``path``; ``now`` (default: the current time) dates the past-time warnings;
+    ``mastodon_max`` is the Mastodon server's limit (``settings.mastodon_max_chars``, default 500)."""
+    return run_check(path, now, mastodon_max=mastodon_max).problems
 
 
-def run_check(path: Path | str, now: datetime | None = None) -> CheckResult:
-    campaign, problems = analyse(Path(path), now or datetime.now(UTC))
+def run_check(path: Path | str, now: datetime | None = None, *, mastodon_max: int = MASTODON_MAX) -> CheckResult:
+    campaign, problems = analyse(Path(path), now or datetime.now(UTC), mastodon_max=mastodon_max)
     return CheckResult(campaign, problems)
 
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from social_campaign.campaign.model import Post
 from social_campaign.campaign.toml_lines import LineIndex
 from social_campaign.errors import Problem
+from social_campaign.text import MASTODON_MAX
 
 __all__ = ["Context"]
 
@@ -49,6 +50,8 @@ class Context:
     specs: dict[Path, list[Problem]] = field(default_factory=dict)
     #: card specs (as written in the posts) -> (line of the first use, the languages posts show it in)
     cards: dict[Path, tuple[int, set[str]]] = field(default_factory=dict)
+    #: the Mastodon server's limit (graphemes): ``settings.mastodon_max_chars`` when the caller has settings
+    mastodon_max: int = MASTODON_MAX
 
     @property
     def default_language(self) -> str:

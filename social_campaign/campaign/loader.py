@@ -30,6 +30,7 @@ from social_campaign.campaign.times import zone
 from social_campaign.campaign.toml_lines import LineIndex, TomlSyntaxError, parse_toml
 from social_campaign.campaign.translations import read_languages, read_translations
 from social_campaign.errors import CampaignError, Problem
+from social_campaign.text import MASTODON_MAX
 
 __all__ = ["analyse", "load_campaign"]
 
@@ -51,8 +52,11 @@ def load_campaign(path: Path | str) -> Campaign:
     return campaign
 
 
-def analyse(path: Path, now: datetime | None = None) -> tuple[Campaign | None, list[Problem]]:
-    """Load and check ``path``; ``now`` (aware) enables the times-in-the-past warnings."""
+def analyse(
+    path: Path, now: datetime | None = None, *, mastodon_max: int = MASTODON_MAX
+) -> tuple[Campaign | None, list[Problem]]:
+    """Load and check ``path``; ``now`` (aware) enables the times-in-the-past warnings; ``mastodon_max`` is the
+    Mastodon server's limit (``settings.mastodon_max_chars``)."""
     shown = str(path)
     try:
         raw = path.read_bytes()
@@ -71,7 +75,7 @@ def analyse(path: Path, now: datetime | None = None) -> tuple[Campaign | None, l
         doc = parse_toml(source)
     except TomlSyntaxError as exc:
         return None, [Problem(shown, exc.line, exc.message)]
-    ctx = Context(source=path, root=path.resolve().parent, index=LineIndex(source))
+    ctx = Context(source=path, root=path.resolve().parent, index=LineIndex(source), mastodon_max=mastodon_max)
     campaign = _build(ctx, doc, raw)
     rules.check_all(ctx, campaign, now)
     if ctx.has_errors:

@@ -30,8 +30,8 @@ from zoneinfo import ZoneInfo
 
 from social_campaign.campaign.languages import match
 
-#: Channels a post may name. mastodon and bluesky come later.
-CHANNELS = ("outbox", "x", "facebook")
+#: Channels a post (and ``[pledge] channels``) may name; the publishers register under these names.
+CHANNELS = ("outbox", "x", "facebook", "mastodon", "bluesky")
 
 
 @dataclass(frozen=True)

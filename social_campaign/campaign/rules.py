@@ -13,13 +13,31 @@ from social_campaign.campaign import media as media_checks
 from social_campaign.campaign.context import Context
 from social_campaign.campaign.model import Campaign, MediaRef, Post
 from social_campaign.campaign.translations import check_cards
-from social_campaign.text import FACEBOOK_MAX, X_MAX, facebook_length, find_urls, x_weighted_length
+from social_campaign.text import (
+    BLUESKY_MAX,
+    BLUESKY_MAX_BYTES,
+    FACEBOOK_MAX,
+    X_MAX,
+    bluesky_bytes,
+    bluesky_length,
+    facebook_length,
+    find_urls,
+    mastodon_length,
+    x_weighted_length,
+)
 
-__all__ = ["LIMITS", "check_all"]
+__all__ = ["ALT_MAX", "LIMITS", "NAMES", "check_all"]
 
-#: channel -> (max images, max bytes per image); channels without limits are absent.
-LIMITS: dict[str, tuple[int, int]] = {"x": (4, 5 * 1024 * 1024), "facebook": (10, 10 * 1024 * 1024)}
-X_ALT_MAX = 1000
+#: channel -> (max images, max bytes per image or None: the publisher shrinks them); channels without limits are absent.
+LIMITS: dict[str, tuple[int, int | None]] = {
+    "x": (4, 5 * 1024 * 1024),
+    "facebook": (10, 10 * 1024 * 1024),
+    "mastodon": (4, 16 * 1024 * 1024),
+    "bluesky": (4, None),  # the publisher re-encodes each image to Bluesky's 1,000,000-byte blob limit
+}
+#: channel -> the longest image description (characters) it takes.
+ALT_MAX: dict[str, int] = {"x": 1000, "mastodon": 1500}
+NAMES = {"x": "X", "facebook": "Facebook", "mastodon": "Mastodon", "bluesky": "Bluesky", "outbox": "the outbox"}
 #: Channels that refuse the same text twice.
 NO_DUPLICATES = ("x", "facebook")
 
@@ -79,6 +97,20 @@ def _lengths(
             length = facebook_length(text)
             if length > FACEBOOK_MAX:
                 ctx.error(line, f"{label}: too long for Facebook: {length} characters > {FACEBOOK_MAX}", shown)
+        elif channel == "mastodon":
+            length = mastodon_length(text)
+            if length > ctx.mastodon_max:
+                ctx.error(
+                    line,
+                    f"{label}: too long for Mastodon: {length} characters > {ctx.mastodon_max} (each URL counts 23)",
+                    shown,
+                )
+        elif channel == "bluesky":
+            length, size = bluesky_length(text), bluesky_bytes(text)
+            if length > BLUESKY_MAX:
+                ctx.error(line, f"{label}: too long for Bluesky: {length} characters > {BLUESKY_MAX}", shown)
+            elif size > BLUESKY_MAX_BYTES:
+                ctx.error(line, f"{label}: too long for Bluesky: {size} bytes in UTF-8 > {BLUESKY_MAX_BYTES}", shown)
     return url_warned
 
 
@@ -91,10 +123,13 @@ def _media(ctx: Context, i: int, post: Post) -> None:
         spec_problems = media_checks.spec_problems(ctx, ref.path) if ref.is_spec and ref.path.is_file() else []
         if ref.alt is None and not spec_problems:  # a spec that does not load reports its own problems
             ctx.error(alt_line, f"post '{post.id}': media #{n} ({shown}) has no alt text; add one per item to 'alt'")
-        elif ref.alt is not None and "x" in post.channels and len(ref.alt) > X_ALT_MAX:
-            ctx.error(
-                alt_line, f"post '{post.id}': alt text #{n} is {len(ref.alt)} characters; X takes at most {X_ALT_MAX}"
-            )
+        elif ref.alt is not None:
+            for channel in (c for c in post.channels if c in ALT_MAX and len(ref.alt or "") > ALT_MAX[c]):
+                ctx.error(
+                    alt_line,
+                    f"post '{post.id}': alt text #{n} is {len(ref.alt)} characters; "
+                    f"{NAMES[channel]} takes at most {ALT_MAX[channel]}",
+                )
         if ref.is_spec:
             if not ref.path.is_file():
                 ctx.error(line, f"post '{post.id}': infographic spec {shown} not found")
@@ -113,11 +148,11 @@ def _media(ctx: Context, i: int, post: Post) -> None:
         if channel not in LIMITS:
             continue
         most, max_bytes = LIMITS[channel]
-        name = "X" if channel == "x" else "Facebook"
+        name = NAMES[channel]
         if len(post.media) > most:
             ctx.error(line, f"post '{post.id}': {len(post.media)} images, but {name} takes at most {most} per post")
         for ref, size in readable:
-            if size is not None and size > max_bytes:
+            if size is not None and max_bytes is not None and size > max_bytes:
                 ctx.error(
                     line,
                     f"post '{post.id}': {ctx.show(ref.path)} is {size / 1048576:.1f} MB; {name} takes images up to {max_bytes // 1048576} MB",
@@ -143,7 +178,7 @@ def _duplicates(ctx: Context) -> None:
 def _duplicates_in(ctx: Context, owners: list[tuple[str, dict[str, str], int]], which: str) -> None:
     for channel in NO_DUPLICATES:
         first: dict[str, str] = {}
-        name = "X" if channel == "x" else "Facebook"
+        name = NAMES[channel]
         for label, texts, line in owners:
             text = texts.get(channel)
             if text is None:

@@ -154,7 +154,7 @@ def demo(
 
 
 def reconnect(
-    channel: Annotated[str, typer.Argument(help="The channel whose account was reconnected: x or facebook.")],
+    channel: Annotated[str, typer.Argument(help="The channel whose account was reconnected: x, facebook, mastodon or bluesky.")],
     schedule: ScheduleOption = None,
 ) -> None:
     """After new credentials are set: check them, use the account again and requeue the posts it held."""

@@ -47,6 +47,10 @@ def uses_outbox(channel: str, settings: Settings) -> bool:
         return not (settings.x_oauth1_configured or settings.x_oauth2_configured)
     if channel == "facebook":
         return not settings.facebook_configured
+    if channel == "mastodon":
+        return not settings.mastodon_configured
+    if channel == "bluesky":
+        return not settings.bluesky_configured
     return False
 
 

@@ -85,7 +85,7 @@ def sync_campaign(
         last = _last_good.get(path)
         if last is not None and last[0] == files and _unchanged(engine, last[1], now):
             return SyncReport(campaign=last[1].slug, skipped=True)  # no file changed: no parse at all
-    result = run_check(path, now)
+    result = run_check(path, now, mastodon_max=settings.mastodon_max_chars)
     if result.campaign is None or result.errors:
         errors = result.errors or result.problems
         _refuse(engine, path, errors, now)

@@ -156,7 +156,7 @@ def create_from_template(
     try:
         _copy_private(template.parent, staging)
         write_private(staging / "schedule.toml", text.encode("utf-8"))
-        result = run_check(staging / "schedule.toml", now)
+        result = run_check(staging / "schedule.toml", now, mastodon_max=settings.mastodon_max_chars)
         if result.campaign is None or result.errors:
             first = (result.errors or result.problems)[0]
             raise BadRequest(_("The new campaign does not pass the check: %(problem)s") % {"problem": first.message})

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import html
 import re
-import unicodedata
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from social_campaign import text as text_rules
 from social_campaign.campaign import messages
 from social_campaign.campaign.model import Campaign
 from social_campaign.i18n import _
@@ -61,39 +61,14 @@ def render_text(campaign: Campaign, template: str) -> str:
     return text
 
 
-def _without_urls(text: str) -> tuple[str, int]:
-    """``text`` with every URL cut out, and how many there were."""
-    urls = find_urls(text)
-    for url in urls:
-        text = text.replace(url, "", 1)
-    return text, len(urls)
-
-
 def mastodon_length(text: str) -> int:
-    """Mastodon's count: characters, every URL as 23."""
-    rest, count = _without_urls(unicodedata.normalize("NFC", text))
-    return len(rest) + URL_LENGTH * count
+    """Mastodon's count, as ``check`` counts it (``text.mastodon_length``: graphemes, every URL as 23)."""
+    return text_rules.mastodon_length(text)
 
 
 def bluesky_length(text: str) -> int:
-    """Bluesky's count: graphemes (an emoji sequence, a letter with its accents, a flag count one each)."""
-    from social_campaign.text import _emoji_spans  # the same emoji table as X's count
-
-    norm = unicodedata.normalize("NFC", text).replace("\r\n", "\n")
-    spans = _emoji_spans(norm)
-    count = 0
-    i = 0
-    while i < len(norm):
-        if i in spans:
-            i = spans[i]
-            count += 1
-            continue
-        char = norm[i]
-        attaches = unicodedata.category(char).startswith("M") or ord(char) in _JOINERS
-        if not (attaches and count):
-            count += 1
-        i += 1
-    return count
+    """Bluesky's count, as ``check`` counts it (``text.bluesky_length``: graphemes, URLs in full)."""
+    return text_rules.bluesky_length(text)
 
 
 def length(channel: str, text: str) -> int:

@@ -132,8 +132,8 @@ def _mirror(source: Path, target: Path, rel: str, changed: set[str]) -> None:
             shutil.copy2(source, target)
 
 
-def _check(root: Path, stage: Path) -> None:
-    result = run_check(stage / "schedule.toml", datetime.now(UTC))
+def _check(root: Path, stage: Path, mastodon_max: int) -> None:
+    result = run_check(stage / "schedule.toml", datetime.now(UTC), mastodon_max=mastodon_max)
     if not result.errors:
         return
     raise CampaignError([Problem(_relative(p.path, root, stage), p.line, p.message, p.severity)
@@ -209,7 +209,7 @@ def save_files(
         raise _conflict(engine, campaign, version)
     stage = _stage(root, changes)
     try:
-        _check(root, stage)
+        _check(root, stage, settings.mastodon_max_chars)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     with campaign_lock(root):

@@ -98,7 +98,7 @@ def test_duplicate_ids(tmp_path: Path) -> None:
 def test_unknown_channel(tmp_path: Path) -> None:
     path = make_campaign(tmp_path, post().replace('["x", "facebook"]', '["x", "facebok"]'), HELLO)
     assert only_error(path) == (
-        f"{path}:{line_of(path, 'channels')}: unknown channel 'facebok' in post 'one' (choose from outbox, x, facebook); did you mean 'facebook'?"
+        f"{path}:{line_of(path, 'channels')}: unknown channel 'facebok' in post 'one' (choose from outbox, x, facebook, mastodon, bluesky); did you mean 'facebook'?"
     )
 
 

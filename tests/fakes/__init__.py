@@ -19,6 +19,7 @@ from tests.fakes.smtp import (
 
 if TYPE_CHECKING:
     from tests.fakes.graph_api import FakeGraph
+    from tests.fakes.mastodon_api import FakeMastodon
     from tests.fakes.x_api import FakeX
 
 # x_api and graph_api are imported lazily, so that ``python -m tests.fakes.x_api`` runs that module once, as __main__.
@@ -33,9 +34,13 @@ def __getattr__(name: str) -> Any:
         from tests.fakes.graph_api import FakeGraph
 
         return FakeGraph
+    if name == "FakeMastodon":
+        from tests.fakes.mastodon_api import FakeMastodon
+
+        return FakeMastodon
     raise AttributeError(name)
 
-__all__ = ["FakeGraph", "FakeX", "facebook_settings", "fake_graph", "fake_x", "smtp_server", "x_oauth1_settings", "x_oauth2_settings"]
+__all__ = ["FakeGraph", "FakeMastodon", "FakeX", "facebook_settings", "fake_graph", "fake_mastodon", "fake_x", "mastodon_settings", "smtp_server", "x_oauth1_settings", "x_oauth2_settings"]
 
 
 def x_oauth1_settings(fake: FakeX) -> dict[str, Any]:
@@ -83,6 +88,45 @@ def fake_graph() -> Iterator[FakeGraph]:
     from tests.fakes.graph_api import FakeGraph
 
     fake = FakeGraph().start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+def mastodon_settings(fake: FakeMastodon) -> dict[str, Any]:
+    from tests.fakes import mastodon_api
+
+    return {"mastodon_api_url": fake.url, "mastodon_access_token": mastodon_api.ACCESS_TOKEN}
+
+
+@pytest.fixture
+def fake_mastodon() -> Iterator[FakeMastodon]:
+    from tests.fakes.mastodon_api import FakeMastodon
+
+    fake = FakeMastodon()
+    fake.start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+if TYPE_CHECKING:
+    from tests.fakes.bluesky_pds import FakeBlueskyPDS
+
+
+def bluesky_settings(fake: FakeBlueskyPDS) -> dict[str, Any]:
+    from tests.fakes import bluesky_pds
+
+    return {"bluesky_pds_url": fake.url, "bluesky_handle": bluesky_pds.HANDLE, "bluesky_app_password": bluesky_pds.APP_PASSWORD}
+
+
+@pytest.fixture
+def fake_bluesky() -> Iterator[FakeBlueskyPDS]:
+    from tests.fakes.bluesky_pds import FakeBlueskyPDS
+
+    fake = FakeBlueskyPDS().start()
     try:
         yield fake
     finally:

@@ -19,25 +19,28 @@ from social_campaign.publishers import build_publisher
 from social_campaign.publishers.base import Media, OutgoingPost, Publisher
 from tests.fakes import (
     FakeGraph,
+    FakeMastodon,
     FakeX,
     facebook_settings,
+    mastodon_settings,
     x_oauth1_settings,
     x_oauth2_settings,
 )
 
-KINDS = ("outbox", "x-oauth1", "x-oauth2", "facebook")
+KINDS = ("outbox", "x-oauth1", "x-oauth2", "facebook", "mastodon")
 
 
 def make_settings(tmp_path: Path, **kw: Any) -> Settings:
     return Settings(data_dir=tmp_path / "data", pledge_rate_limits="", _env_file=None, **kw)  # type: ignore[call-arg]
 
 
-def settings_for(kind: str, tmp_path: Path, fake_x: FakeX, fake_graph: FakeGraph, **kw: Any) -> Settings:
+def settings_for(kind: str, tmp_path: Path, fake_x: FakeX, fake_graph: FakeGraph, fake_mastodon: FakeMastodon | None = None, **kw: Any) -> Settings:
     extra: dict[str, Any] = {
         "outbox": {},
         "x-oauth1": x_oauth1_settings(fake_x),
         "x-oauth2": x_oauth2_settings(fake_x),
         "facebook": facebook_settings(fake_graph),
+        "mastodon": mastodon_settings(fake_mastodon) if fake_mastodon is not None else {},
     }[kind]
     return make_settings(tmp_path, **{**extra, **kw})
 
@@ -54,7 +57,7 @@ class Harness:
     publisher: Publisher
     engine: Engine
     settings: Settings
-    fake: FakeX | FakeGraph | None
+    fake: FakeX | FakeGraph | FakeMastodon | None
 
     @property
     def channel(self) -> str:
@@ -65,6 +68,8 @@ class Harness:
             return [p["sent_text"] for p in self.fake.posts]
         if isinstance(self.fake, FakeGraph):
             return self.fake.messages()
+        if isinstance(self.fake, FakeMastodon):
+            return self.fake.texts()
         with Session(self.engine) as s:
             return [i.text for i in s.exec(select(OutboxItem)).all()]
 
@@ -84,16 +89,16 @@ def png(tmp_path: Path) -> Callable[[str, str], Path]:
 
 
 @pytest.fixture
-def build(tmp_path: Path, fake_x: FakeX, fake_graph: FakeGraph) -> Iterator[Callable[..., Harness]]:
+def build(tmp_path: Path, fake_x: FakeX, fake_graph: FakeGraph, fake_mastodon: FakeMastodon) -> Iterator[Callable[..., Harness]]:
     """``build(kind, **settings)`` -> a Harness; everything is closed after the test."""
     made: list[Harness] = []
 
     def make(kind: str, **kw: Any) -> Harness:
-        settings = settings_for(kind, tmp_path, fake_x, fake_graph, **kw)
+        settings = settings_for(kind, tmp_path, fake_x, fake_graph, fake_mastodon, **kw)
         engine = make_engine(settings.resolved_database_url)
         upgrade(engine)
         publisher = build_publisher(channel_of(kind), settings, engine)
-        fake = {"x": fake_x, "facebook": fake_graph}.get(channel_of(kind))
+        fake = {"x": fake_x, "facebook": fake_graph, "mastodon": fake_mastodon}.get(channel_of(kind))
         harness = Harness(kind, publisher, engine, settings, fake)
         made.append(harness)
         return harness

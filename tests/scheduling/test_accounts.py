@@ -56,8 +56,8 @@ def test_reconnect_checks_the_credentials_then_requeues_the_held_posts(xsettings
 
 
 def test_reconnect_names_the_known_channels(settings, engine):
-    with pytest.raises(InputError, match="'mastodon' is not a channel; choose one of outbox, x, facebook"):
-        reconnect(settings, engine, "mastodon", utcnow())
+    with pytest.raises(InputError, match="'myspace' is not a channel; choose one of outbox, x, facebook, mastodon, bluesky"):
+        reconnect(settings, engine, "myspace", utcnow())
     assert reconnect(settings, engine, "x", utcnow()) == 0  # no credentials: the outbox needs no check
 
 
@@ -66,7 +66,7 @@ def test_reconnect_cli_is_one_line(tmp_path):
     run = [sys.executable, "-m", "social_campaign", "reconnect"]
     bad = subprocess.run([*run, "myspace"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 1 and bad.stderr.strip() == (
-        "error: 'myspace' is not a channel; choose one of outbox, x, facebook"
+        "error: 'myspace' is not a channel; choose one of outbox, x, facebook, mastodon, bluesky"
     )
     good = subprocess.run([*run, "facebook"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert good.returncode == 0 and "facebook: account in use again; 0 held posts requeued" in good.stdout
