@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -18,6 +19,22 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def reachable_server(args: argparse.Namespace) -> str | None:
+    """The PostgreSQL server a benchmark also runs on: ``--pg-url`` if given; else :data:`PG_DEFAULT` when it answers
+    within 3 s; ``None`` with ``--no-postgres`` or when nothing answers (the benchmark then runs on SQLite alone)."""
+    if args.no_postgres:
+        return None
+    if args.pg_url:
+        return str(args.pg_url)
+    try:
+        import psycopg
+
+        psycopg.connect(PG_DEFAULT.replace("+psycopg", ""), connect_timeout=3).close()
+    except Exception:
+        return None
+    return PG_DEFAULT
 
 
 def free_port() -> int:

@@ -34,8 +34,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from benchmarks._web import reachable_server
+
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SLUG = "childrens-day"
 STATES = ["sent"] * 10 + ["scheduled"] * 6 + ["failed", "missed", "cancelled", "unconfirmed", "needs_reconnect"]
 
@@ -168,19 +169,6 @@ def run(database_url: str, data: Path, args: argparse.Namespace) -> dict[str, di
         engine.dispose()
 
 
-def _pg(args: argparse.Namespace) -> str | None:
-    if args.no_postgres:
-        return None
-    if args.pg_url:
-        return str(args.pg_url)
-    try:
-        import psycopg
-
-        psycopg.connect(DEFAULT_PG.replace("+psycopg", ""), connect_timeout=3).close()
-    except Exception:
-        return None
-    return DEFAULT_PG
-
 
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks dashboard")
@@ -198,7 +186,7 @@ def main(argv: list[str]) -> int:
     runs: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory() as tmp:
         runs.append(("SQLite", f"sqlite:///{Path(tmp) / 'dash.db'}"))
-        pg = _pg(args)
+        pg = reachable_server(args)
         from contextlib import ExitStack
 
         with ExitStack() as stack:

@@ -29,8 +29,9 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+from benchmarks._web import reachable_server
+
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SLUG = "childrens-day"
 
 RAW_SQL = (
@@ -143,19 +144,6 @@ def _pg_database(server: str) -> tuple[str, object]:
     return f"{server.rpartition('/')[0]}/{name}", drop
 
 
-def _pg_server(args: argparse.Namespace) -> str | None:
-    if args.no_postgres:
-        return None
-    if args.pg_url:
-        return str(args.pg_url)
-    try:
-        import psycopg
-
-        psycopg.connect(DEFAULT_PG.replace("+psycopg", ""), connect_timeout=3).close()
-    except Exception:
-        return None
-    return DEFAULT_PG
-
 
 def report(label: str, r: dict[str, float]) -> None:
     print(f"{label}: export {r['export_s']:.2f} s ({r['export_cpu']:.2f} s CPU), peak RSS {r['export_mb']:.0f} MB "
@@ -176,7 +164,7 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="sc-bench-supporters-") as tmp:
         print(f"SQLite ({args.count:,} supporters, all opted in)", flush=True)
         report("SQLite", run(f"sqlite:///{tmp}/data/social_campaign.db", Path(tmp) / "data", args.count, args.erasures))
-        server = _pg_server(args)
+        server = reachable_server(args)
         if server:
             url, drop = _pg_database(server)
             try:
