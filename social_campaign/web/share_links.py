@@ -22,6 +22,7 @@ from urllib.parse import quote, urlencode
 from social_campaign.campaign.model import Campaign
 from social_campaign.config import Settings
 from social_campaign.i18n import _, current
+from social_campaign.pledges.share import campaign_link, facebook_url
 
 MASTODON_SERVER = "mastodon.social"
 
@@ -36,36 +37,13 @@ class ShareLink:
     url: str
 
 
-def campaign_url(campaign: Campaign, settings: Settings) -> str:
-    """The campaign page's absolute address: what every share link shares."""
-    return f"{settings.public_url.rstrip('/')}/c/{campaign.slug}"
-
-
-def campaign_name(campaign: Campaign, lang: str | None = None) -> str:
-    """The campaign's name in ``lang`` (``Campaign.name_in`` where it exists), else its name."""
-    name_in = getattr(campaign, "name_in", None)
-    if callable(name_in):
-        try:
-            return str(name_in(lang or current()))
-        except (KeyError, ValueError):
-            pass
-    return campaign.name
-
-
 def invitation(campaign: Campaign, lang: str | None = None) -> str:
     """The short text that goes with the link, in the active language."""
-    return _("I support %(campaign)s. Add your name too:") % {"campaign": campaign_name(campaign, lang)}
+    return _("I support %(campaign)s. Add your name too:") % {"campaign": campaign.name_in(lang or current())}
 
 
 def _tags(campaign: Campaign) -> list[str]:
     return [tag.lstrip("#") for tag in campaign.hashtags if tag.lstrip("#")]
-
-
-def facebook_url(settings: Settings, page: str) -> str:
-    if settings.facebook_app_id:
-        query = urlencode({"app_id": settings.facebook_app_id, "display": "page", "href": page})
-        return f"https://www.facebook.com/dialog/share?{query}"
-    return f"https://www.facebook.com/sharer/sharer.php?u={quote(page, safe='')}"
 
 
 def has_cards(campaign: Campaign) -> bool:
@@ -76,7 +54,7 @@ def has_cards(campaign: Campaign) -> bool:
 def campaign_share_links(campaign: Campaign, settings: Settings, lang: str | None = None) -> list[ShareLink]:
     """Every way to share the campaign page, in button order, labelled in the active language (``lang`` picks the
     campaign's name in that language; the labels follow the request's language)."""
-    page = campaign_url(campaign, settings)
+    page = campaign_link(settings, campaign)
     text = invitation(campaign, lang)
     tags = _tags(campaign)
     hashtags = " ".join(f"#{t}" for t in tags)
@@ -84,7 +62,7 @@ def campaign_share_links(campaign: Campaign, settings: Settings, lang: str | Non
     x_query = {"text": text, "url": page, **({"hashtags": ",".join(tags)} if tags else {})}
     links = [
         ShareLink("x", _("Post on X"), f"https://x.com/intent/tweet?{urlencode(x_query, quote_via=quote)}"),
-        ShareLink("facebook", _("Share on Facebook"), facebook_url(settings, page)),
+        ShareLink("facebook", _("Share on Facebook"), facebook_url(settings, campaign)),
         ShareLink("bluesky", _("Post on Bluesky"),
                   f"https://bsky.app/intent/compose?text={quote(f'{with_tags} {page}', safe='')}"),
         ShareLink("mastodon", _("Post on Mastodon"),

@@ -19,8 +19,8 @@ from social_campaign.config import Settings
 from social_campaign.i18n import _, current
 from social_campaign.i18n.formatting import when
 from social_campaign.pledges.intake import spec_of
+from social_campaign.pledges.share import campaign_link
 from social_campaign.web import deps
-from social_campaign.web.share_links import campaign_name, campaign_url
 
 router = APIRouter()
 DURATION = timedelta(minutes=30)
@@ -32,8 +32,8 @@ def release_calendar(campaign: Campaign, settings: Settings, now_stamp: object) 
     from icalendar import Alarm, Calendar, Event
 
     spec = spec_of(campaign)
-    page = campaign_url(campaign, settings)
-    name = campaign_name(campaign, current())
+    page = campaign_link(settings, campaign)
+    name = campaign.name_in(current())
     start = spec.fire_at.astimezone(UTC)
     cal = Calendar()
     cal.add("prodid", "-//social-campaign//release//EN")

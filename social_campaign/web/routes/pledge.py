@@ -26,10 +26,11 @@ from social_campaign.errors import BadRequest, NotFound, PayloadTooLarge, Unsupp
 from social_campaign.i18n import N_, _, current
 from social_campaign.pledges import confirmation, intake, tokens
 from social_campaign.pledges.abuse import RateGate, retry_after, validate_form
+from social_campaign.pledges.share import campaign_link
 from social_campaign.supporters import consent
 from social_campaign.web import csrf, deps
 from social_campaign.web.routes.campaign import current_progress, page_context
-from social_campaign.web.share_links import campaign_share_links, campaign_url
+from social_campaign.web.share_links import campaign_share_links
 
 router = APIRouter()
 MAX_FORM_BYTES = 16 * 1024
@@ -129,7 +130,7 @@ def next_steps(request: Request, campaign: Campaign) -> dict[str, Any]:
     the calendar file and the share-the-campaign buttons, in the request's language."""
     settings = deps.services(request).settings
     return {
-        "campaign": campaign, "spec": intake.spec_of(campaign), "campaign_url": campaign_url(campaign, settings),
+        "campaign": campaign, "spec": intake.spec_of(campaign), "campaign_url": campaign_link(settings, campaign),
         "share_links": campaign_share_links(campaign, settings, current()),
         "ics_url": f"/c/{campaign.slug}/release.ics",
     }
